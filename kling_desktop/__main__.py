@@ -1,0 +1,7 @@
+"""``python -m kling_desktop``."""
+
+import sys
+
+from kling_desktop.app import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The useapi.net Kling client: plain Python, no Qt."""

@@ -1,0 +1,161 @@
+"""One exception class per failure a user must tell apart.
+
+Each has a ``str()`` a user understands (what happened, what to do) and keeps the server's own
+``error`` text in :attr:`ApiError.server_text`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    """Base of every failure talking to useapi.net."""
+
+    code: ClassVar[str] = "api_error"
+    summary: ClassVar[str] = "The Kling service returned an error."
+    hint: ClassVar[str] = ""
+    #: Worth trying again later without changing anything.
+    transient: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        server_text: str = "",
+        *,
+        status: int | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(server_text or self.summary)
+        self.server_text = server_text
+        self.status = status
+        self.body = body
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [self.summary]
+        if self.server_text and self.server_text not in self.summary:
+            parts.append(f"The service said: “{self.server_text}”.")
+        if self.hint:
+            parts.append(self.hint)
+        return " ".join(parts)
+
+
+class BadRequest(ApiError):
+    code = "bad_request"
+    summary = "The Kling service rejected the request."
+    hint = "Check the clip and the options, then try again."
+
+
+class Unauthorized(ApiError):
+    code = "unauthorized"
+    summary = "useapi.net did not accept the API token."
+    hint = "Open Accounts and paste the full token, including the “user:” prefix."
+
+
+class SubscriptionRequired(ApiError):
+    code = "subscription_required"
+    summary = "The useapi.net subscription is not active."
+    hint = "Renew it at useapi.net, then retry."
+
+
+class NotFound(ApiError):
+    code = "not_found"
+    summary = "Kling no longer has this task or file."
+    hint = (
+        "It may have been deleted, stopped by moderation, or the account ran out of credits. "
+        "Check your Kling account, then retry."
+    )
+
+
+class RateLimited(ApiError):
+    code = "rate_limited"
+    summary = "Every job slot of your Kling accounts is busy."
+    hint = "The app waits for a free slot and tries again by itself."
+    transient = True
+
+
+class ModerationRejected(ApiError):
+    code = "moderation"
+    summary = "Kling refused the clip under its content rules."
+    hint = "Pick another clip; sending this one again will be refused again."
+
+
+class ServerError(ApiError):
+    code = "server_error"
+    summary = "The Kling service had an internal problem."
+    hint = "Try again in a few minutes."
+    transient = True
+
+
+class AccountError(ApiError):
+    code = "account_error"
+    summary = "The Kling account behind this email is not working."
+    hint = "Re-add the account in Accounts (its Kling session may have expired)."
+
+
+class NetworkError(ApiError):
+    code = "network"
+    summary = "Could not reach the Kling service."
+    hint = "Check the internet connection; the app keeps trying."
+    transient = True
+
+
+class Timeout(ApiError):
+    code = "timeout"
+    summary = "The Kling service did not answer in time."
+    hint = "The app will try again."
+    transient = True
+
+
+class MalformedResponse(ApiError):
+    code = "malformed"
+    summary = "The Kling service sent an answer the app cannot read."
+    hint = "Try again later; if it keeps happening, send the log to support."
+
+
+class InsecureUrl(ApiError):
+    code = "insecure_url"
+    summary = "Refusing to send the API token over plain http."
+    hint = "Use an https:// address (plain http is only allowed for this computer, 127.0.0.1)."
+
+
+# Kling reports moderation as HTTP 500; the ``error`` text tells it apart (seed document).
+_MODERATION = re.compile(
+    r"violat|community guideline|moderat|sensitive|inappropriate|CM_EXT|content (policy|security)",
+    re.IGNORECASE,
+)
+
+
+def is_moderation_text(text: str) -> bool:
+    return bool(_MODERATION.search(text or ""))
+
+
+def error_for_status(
+    status: int, body: Any, retry_after: float | None = None
+) -> ApiError:
+    """Map an HTTP status and its JSON body to the right exception."""
+    text = ""
+    if isinstance(body, dict):
+        text = str(body.get("error") or body.get("message") or "")
+    elif isinstance(body, str):
+        text = body[:300]
+    kwargs: dict[str, Any] = {"status": status, "body": body, "retry_after": retry_after}
+    if status == 400:
+        return BadRequest(text, **kwargs)
+    if status == 401:
+        return Unauthorized(text, **kwargs)
+    if status == 402:
+        return SubscriptionRequired(text, **kwargs)
+    if status == 404:
+        return NotFound(text, **kwargs)
+    if status == 429:
+        return RateLimited(text, **kwargs)
+    if status == 596:
+        return AccountError(text, **kwargs)
+    if status >= 500:
+        if is_moderation_text(text):
+            return ModerationRejected(text, **kwargs)
+        return ServerError(text, **kwargs)
+    return ApiError(text or f"HTTP {status}", **kwargs)

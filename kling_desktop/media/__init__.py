@@ -1,0 +1,1 @@
+"""Local media: probing, the rules Kling applies, thumbnails, and clip synthesis."""
