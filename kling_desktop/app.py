@@ -1,4 +1,4 @@
-"""Composition root: parse argv, then run the window or a command."""
+"""Composition root: ``kling-desktop COMMAND ...`` runs a command, anything else the window."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kling_desktop.cli import run
+    argv = sys.argv[1:] if argv is None else argv
+    from kling_desktop.cli import COMMANDS
 
-    return run(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
+        from kling_desktop.cli import run
+
+        return run(argv)
+    from kling_desktop.gui.launch import run_gui
+
+    return run_gui(argv)

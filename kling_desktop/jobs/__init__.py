@@ -1,0 +1,1 @@
+"""Jobs: the model, the SQLite store and the pipeline steps. No Qt."""

@@ -1,0 +1,148 @@
+"""What a job is: its states, the legal moves between them, and its data. No Qt, no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class JobState(enum.StrEnum):
+    CHECKING = "checking"  # added; the local check runs
+    READY = "ready"  # checked and acceptable; waits for the user to press "Add sound"
+    REJECTED = "rejected"  # the local check refused the clip (nothing was sent)
+    QUEUED = "queued"  # the user started it; waits for a free worker
+    UPLOADING = "uploading"
+    SUBMITTING = "submitting"  # persisted *before* the paid submit is sent (DESIGN §4.1)
+    WAITING_SLOT = "waiting_slot"  # submit answered 429: not started, retried later
+    PROCESSING = "processing"  # Kling has the task; polled
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"  # submit outcome unknown and no task found: the user decides
+    STOPPED = "stopped"  # the user stopped tracking (Kling still runs and charges it)
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def is_final(self) -> bool:
+        """Nothing more happens without the user."""
+        return self in _WAITING_FOR_USER
+
+    @property
+    def is_active(self) -> bool:
+        """The engine is working on it (or will, by itself)."""
+        return self in _ACTIVE
+
+
+_LABELS = {
+    JobState.CHECKING: "Checking",
+    JobState.READY: "Ready",
+    JobState.REJECTED: "Not accepted",
+    JobState.QUEUED: "Queued",
+    JobState.UPLOADING: "Uploading",
+    JobState.SUBMITTING: "Submitting",
+    JobState.WAITING_SLOT: "Waiting for a free slot",
+    JobState.PROCESSING: "Adding sound",
+    JobState.DOWNLOADING: "Downloading",
+    JobState.DONE: "Done",
+    JobState.FAILED: "Failed",
+    JobState.UNCERTAIN: "Needs your decision",
+    JobState.STOPPED: "Tracking stopped",
+}
+
+S = JobState
+_WAITING_FOR_USER = frozenset({S.READY, S.REJECTED, S.DONE, S.FAILED, S.UNCERTAIN, S.STOPPED})
+_ACTIVE = frozenset(
+    {S.CHECKING, S.QUEUED, S.UPLOADING, S.SUBMITTING, S.WAITING_SLOT, S.PROCESSING, S.DOWNLOADING}
+)
+
+#: Every legal move. Anything else is a bug and raises :class:`IllegalTransition`.
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    S.CHECKING: frozenset({S.READY, S.REJECTED, S.QUEUED}),
+    S.READY: frozenset({S.QUEUED, S.CHECKING}),
+    S.REJECTED: frozenset({S.CHECKING}),
+    S.QUEUED: frozenset({S.UPLOADING, S.SUBMITTING, S.FAILED, S.REJECTED, S.READY}),
+    # An interrupted upload goes back to the queue: nothing was spent.
+    S.UPLOADING: frozenset({S.SUBMITTING, S.FAILED, S.QUEUED, S.REJECTED}),
+    S.SUBMITTING: frozenset({S.PROCESSING, S.WAITING_SLOT, S.FAILED, S.UNCERTAIN}),
+    S.WAITING_SLOT: frozenset({S.SUBMITTING, S.FAILED}),
+    S.PROCESSING: frozenset({S.DOWNLOADING, S.FAILED, S.STOPPED}),
+    S.DOWNLOADING: frozenset({S.DONE, S.FAILED, S.PROCESSING}),
+    S.DONE: frozenset(),
+    # Retry resumes at the step that failed: a failed download never resubmits.
+    S.FAILED: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING}),
+    # Resubmit (the user accepts a possible second charge) or adopt a task found later.
+    S.UNCERTAIN: frozenset({S.SUBMITTING, S.PROCESSING, S.FAILED}),
+    S.STOPPED: frozenset({S.PROCESSING}),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, job_id: int, old: JobState, new: JobState) -> None:
+        super().__init__(f"job {job_id}: {old.value} -> {new.value} is not allowed")
+        self.old, self.new = old, new
+
+
+def check_transition(job_id: int, old: JobState, new: JobState) -> None:
+    if new not in TRANSITIONS[old]:
+        raise IllegalTransition(job_id, old, new)
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    email: str = ""
+    keep_original_sound: bool = False
+    max_jobs: int | None = None
+    reply_url: str = ""
+    reply_ref: str = ""  # empty: the job's uid is sent, so a lost submit can be found again
+    output_dir: str = ""  # empty: next to the original clip
+
+
+@dataclass(frozen=True)
+class Job:
+    """An immutable snapshot of one job as stored."""
+
+    id: int
+    input_path: Path
+    state: JobState
+    uid: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    options: JobOptions = dataclasses.field(default_factory=JobOptions)
+    duration_s: float | None = None
+    upload_url: str = ""
+    task_id: int | None = None
+    work_id: int | None = None
+    result_url: str = ""
+    result_kind: str = ""  # "clean" or "watermarked"
+    output_path: Path | None = None
+    error_code: str = ""
+    error_message: str = ""
+    warnings: str = ""
+    created_at: float = dataclasses.field(default_factory=time.time)
+    updated_at: float = dataclasses.field(default_factory=time.time)
+    submitted_at: float | None = None
+    submit_attempts: int = 0
+    upload_attempts: int = 0
+    poll_errors: int = 0
+    slot_wait_since: float | None = None
+
+    @property
+    def email(self) -> str:
+        return self.options.email
+
+    @property
+    def reply_ref(self) -> str:
+        """What goes to the service as ``replyRef``: the user's own, else our job id."""
+        return self.options.reply_ref or f"kling-desktop-{self.uid}"
+
+    @property
+    def name(self) -> str:
+        return self.input_path.name
+
+    def replace(self, **changes: object) -> Job:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
