@@ -121,6 +121,14 @@ class InsecureUrl(ApiError):
     hint = "Use an https:// address (plain http is only allowed for this computer, 127.0.0.1)."
 
 
+class InvalidUrl(BadRequest, ValueError):
+    """A base URL or download URL that is not a usable http(s) address (checked locally)."""
+
+    code = "invalid_url"
+    summary = "That is not a valid web address for the Kling service."
+    hint = "Use an address like https://api.useapi.net/v1/kling."
+
+
 # Kling reports moderation as HTTP 500; the ``error`` text tells it apart (seed document).
 _MODERATION = re.compile(
     r"violat|community guideline|moderat|sensitive|inappropriate|CM_EXT|content (policy|security)",
@@ -132,9 +140,7 @@ def is_moderation_text(text: str) -> bool:
     return bool(_MODERATION.search(text or ""))
 
 
-def error_for_status(
-    status: int, body: Any, retry_after: float | None = None
-) -> ApiError:
+def error_for_status(status: int, body: Any, retry_after: float | None = None) -> ApiError:
     """Map an HTTP status and its JSON body to the right exception."""
     text = ""
     if isinstance(body, dict):

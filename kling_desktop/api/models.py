@@ -97,9 +97,12 @@ def parse_accounts(data: Any) -> list[Account]:
 
 @dataclass(frozen=True)
 class UploadResult:
+    """``POST /assets`` answer; :attr:`url` is ``resourceUrl``, else ``url`` (contract §1)."""
+
     url: str
     file_name: str = ""
     status: int = 0
+    cover_url: str = ""
 
     @classmethod
     def parse(cls, data: Any) -> UploadResult:
@@ -108,7 +111,12 @@ class UploadResult:
         url = _str(d.get("resourceUrl")) or _str(d.get("url"))
         if not url:
             raise MalformedResponse("upload: no resourceUrl or url in the answer", body=data)
-        return cls(url=url, file_name=_str(d.get("fileName")), status=_int(d.get("status")))
+        return cls(
+            url=url,
+            file_name=_str(d.get("fileName")),
+            status=_int(d.get("status")),
+            cover_url=_str(d.get("coverUrl")),
+        )
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,9 @@ class Work:
     resource_url: str = ""
     cover_url: str = ""
     duration_ms: int = 0
+    task_id: int = 0
+    width: int = 0
+    height: int = 0
 
     @classmethod
     def parse(cls, data: Any) -> Work:
@@ -129,6 +140,9 @@ class Work:
             resource_url=_str(resource.get("resource")),
             cover_url=_str(_dict(d.get("cover")).get("resource")),
             duration_ms=_int(resource.get("duration")),
+            task_id=_int(d.get("taskId")),
+            width=_int(resource.get("width")),
+            height=_int(resource.get("height")),
         )
 
 
@@ -144,6 +158,8 @@ class Task:
     works: tuple[Work, ...] = ()
     error: str = ""
     message: str = ""
+    #: ``userPoints.total`` from a submit answer (credit units as reported), when present.
+    points_total: int | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -174,11 +190,13 @@ class Task:
         if not task_id:
             raise MalformedResponse("task: no task id in the answer", body=data)
         info = _dict(task.get("taskInfo"))
-        inputs = tuple(
-            _str(i.get("url")) for i in _list(info.get("inputs")) if isinstance(i, dict)
-        )
+        inputs = tuple(_str(i.get("url")) for i in _list(info.get("inputs")) if isinstance(i, dict))
         works = tuple(Work.parse(w) for w in _list(d.get("works")) if isinstance(w, dict))
         final = d.get("status_final", task.get("status_final"))
+        points = d.get("userPoints")
+        points_total = (
+            _int(points.get("total")) if isinstance(points, dict) and "total" in points else None
+        )
         return cls(
             id=task_id,
             status=_int(d.get("status", task.get("status"))),
@@ -190,6 +208,7 @@ class Task:
             works=works,
             error=_str(d.get("error")),
             message=_str(d.get("message")),
+            points_total=points_total,
         )
 
 
@@ -212,9 +231,7 @@ def parse_task_history(data: Any) -> list[Task]:
             continue
         first = works[0] if works else {}
         info = _dict(task_obj.get("taskInfo")) or _dict(first.get("taskInfo"))
-        inputs = tuple(
-            _str(i.get("url")) for i in _list(info.get("inputs")) if isinstance(i, dict)
-        )
+        inputs = tuple(_str(i.get("url")) for i in _list(info.get("inputs")) if isinstance(i, dict))
         tasks.append(
             Task(
                 id=task_id,
@@ -236,6 +253,8 @@ class SchedulerEntry:
     email: str = ""
     started: str = ""
     reply_ref: str = ""
+    elapsed: str = ""
+    reply_url: str = ""
 
     @classmethod
     def parse(cls, data: Any) -> SchedulerEntry:
@@ -245,6 +264,8 @@ class SchedulerEntry:
             email=_str(d.get("email")),
             started=_str(d.get("started")),
             reply_ref=_str(d.get("replyRef")),
+            elapsed=_str(d.get("elapsed")),
+            reply_url=_str(d.get("replyUrl")),
         )
 
 
