@@ -1,0 +1,73 @@
+"""The one place that knows where the app's resources (icons, desktop entry, styles) live.
+
+Three layouts, tried in this order:
+
+1. **Frozen** (PyInstaller): the spec copies ``resources/`` to ``<sys._MEIPASS>/resources``.
+2. **Installed wheel** (``pip install .``): ``setup.py``'s build step copies ``resources/`` into
+   the package as ``kling_desktop/_resources``.
+3. **Source checkout / editable install**: ``resources/`` beside the ``kling_desktop`` package.
+
+Nothing else in the code base may look at ``sys._MEIPASS`` or build paths to resources. This
+module stays Qt-free at import; :func:`app_icon` imports QtGui only when called.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+ICON_NAME = "kling-desktop"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+class ResourceError(FileNotFoundError):
+    """The resources folder is missing: the installation is incomplete."""
+
+
+def _candidates() -> list[Path]:
+    found: list[Path] = []
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and frozen_root:
+        found.append(Path(frozen_root) / "resources")
+    found.append(_PACKAGE_DIR / "_resources")
+    found.append(_PACKAGE_DIR.parent / "resources")
+    return found
+
+
+@cache
+def resources_root() -> Path:
+    """The folder holding the app's resources, whichever way the app was installed."""
+    for candidate in _candidates():
+        if (candidate / "icons").is_dir():
+            return candidate
+    tried = ", ".join(str(c) for c in _candidates())
+    raise ResourceError(f"Kling Desktop's resources are missing (looked in {tried}); reinstall.")
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a resource, e.g. ``resource_path("icons", "kling-desktop.svg")``.
+
+    The path is returned even if the file does not exist, so callers can test for optional
+    resources; only a missing resources folder raises :class:`ResourceError`.
+    """
+    return resources_root().joinpath(*parts)
+
+
+def app_icon() -> QIcon:
+    """The application icon, with every rendered size so each platform picks a sharp one."""
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        png = resource_path("icons", "hicolor", f"{size}x{size}", f"{ICON_NAME}.png")
+        if png.is_file():
+            icon.addFile(str(png))
+    if icon.isNull():
+        icon.addFile(str(resource_path("icons", f"{ICON_NAME}.svg")))
+    return icon
