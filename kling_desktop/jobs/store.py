@@ -63,11 +63,9 @@ def _v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX jobs_state ON jobs(state)")
 
 
-_COLUMNS = (
-    "id uid input_path state options duration_s upload_url task_id work_id result_url "
-    "result_kind output_path error_code error_message warnings created_at updated_at "
-    "submitted_at submit_attempts upload_attempts poll_errors slot_wait_since"
-).split()
+# The table has one column per Job field (options as JSON).
+_COLUMNS = tuple(f.name for f in dataclasses.fields(Job))
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 
 
 class StoreError(Exception):
@@ -119,21 +117,19 @@ class JobStore:
 
     def get(self, job_id: int) -> Job | None:
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)
-            ).fetchone()
+            row = self._db.execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
         return _from_row(row) if row else None
 
     def all(self) -> list[Job]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY id").fetchall()
+            rows = self._db.execute(_SELECT + " ORDER BY id").fetchall()
         return [_from_row(r) for r in rows]
 
     def in_states(self, *states: JobState) -> list[Job]:
         marks = ", ".join("?" for _ in states)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE state IN ({marks}) ORDER BY id",
+                f"{_SELECT} WHERE state IN ({marks}) ORDER BY id",
                 [s.value for s in states],
             ).fetchall()
         return [_from_row(r) for r in rows]

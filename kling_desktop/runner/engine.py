@@ -1,31 +1,61 @@
 """The job engine: drives every job through check → upload → submit → poll → download.
 
-Used by the window and the command line alike. Lives on the owner's thread and never blocks it:
-checks, uploads, submits, polls and downloads run on pooled QThreads; results come back as
-signals. Polls are scheduled with timers, so 200 processing jobs need no more threads than
-the poll pool's few.
+Used by the window and the command line alike. It lives on the owner's thread and never blocks
+it: checks, uploads, submits, polls and downloads run on pooled QThreads, and their outcomes
+come back as queued signals. Polls are scheduled with timers, so 200 processing jobs need no
+more threads than the network pool's few.
+
+Exactly-once submission (DESIGN §4.1): a worker commits "submitting" to the store before it
+sends the paid request and the task id right after. A submit whose reply is lost is reconciled
+against the service; nothing is ever resubmitted without the user.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import random
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
+from kling_desktop.api import errors
 from kling_desktop.api.client import KlingClient
+from kling_desktop.api.models import Task
+from kling_desktop.cancel import Cancelled, CancelToken
+from kling_desktop.jobs import pipeline
 from kling_desktop.jobs.model import Job, JobOptions, JobState
-from kling_desktop.jobs.store import JobStore
+from kling_desktop.jobs.store import JobStore, StoreError
+from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+S = JobState
+#: Polling stops (the job fails, retry resumes it) when Kling has not finished after this long.
+PROCESSING_LIMIT_S = 3 * 3600
+#: Longest pause between polls while the service keeps failing.
+MAX_BACKOFF_S = 300.0
+#: First wait after a 429 on submit; doubles up to the poll interval × 4.
+SLOT_BACKOFF_S = 10.0
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What a row shows under its state: a fraction (None = indeterminate) and a short text."""
+    """What a row shows under its state.
+
+    ``fraction`` is 0..1, or None when indeterminate; ``since`` is the epoch time a timed phase
+    began (processing, waiting for a slot), so a view can show the elapsed time itself.
+    """
 
     fraction: float | None = None
     text: str = ""
+    since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,13 +69,26 @@ class BatchSummary:
     def headline(self) -> str:
         parts = []
         if self.failed:
-            parts.append(f"{len(self.failed)} failed")
+            parts.append(f"{len(self.failed)} need attention")
         if self.done:
             parts.append(f"{len(self.done)} done")
         return ", ".join(parts) or "Nothing to do"
 
 
 ClientFactory = Callable[[], KlingClient | None]
+
+
+class NoClient(Exception):
+    def __str__(self) -> str:
+        return "No useapi.net API token is set up. Open Accounts to add one."
+
+
+class _Relay(QObject):
+    """Carries worker-thread news to the owner thread (queued, since it lives there)."""
+
+    changed = Signal(object)  # Job
+    progress = Signal(int, object)  # job id, Progress
+    online = Signal()
 
 
 class JobRunner(QObject):
@@ -66,22 +109,769 @@ class JobRunner(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        raise NotImplementedError
+        self._store = store
+        self._client_factory = client_factory
+        self._settings = settings
+        self._jobs: dict[int, Job] = {job.id: job for job in store.all()}
+        self._progress: dict[int, Progress] = {}
+        self._busy: dict[int, CancelToken] = {}  # jobs with a worker in flight
+        self._timers: dict[int, QTimer] = {}
+        self._start_after_check: set[int] = set()
+        self._batch: set[int] = set()
+        self._online: bool | None = None
+        self._idle = True
+        self._shutting_down = False
+        self._local = threading.local()
+        self._client_generation = 0
+        # Checks are quick and local: their own pool, so 100 dropped files never hold up
+        # an upload. Uploads/downloads are bounded by the concurrency setting. Submits and
+        # polls are short requests on a small pool, however many jobs are processing.
+        self._check_pool = _pool(2)
+        self._transfer_pool = _pool(settings.concurrency)
+        self._net_pool = _pool(4)
+        self._relay = _Relay(self)
+        self._relay.changed.connect(self._on_changed)
+        self._relay.progress.connect(self._on_progress)
+        self._relay.online.connect(lambda: self._set_online(True, "Connected"))
+        # Set when the service refused the token (or there is none): queued clips wait for
+        # client_changed() instead of failing one after another.
+        self._paused_reason = ""
 
-    def jobs(self) -> list[Job]: ...
-    def job(self, job_id: int) -> Job | None: ...
-    def progress(self, job_id: int) -> Progress: ...
+    # -- reading --------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        return [self._jobs[k] for k in sorted(self._jobs)]
+
+    def job(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def progress(self, job_id: int) -> Progress:
+        progress = self._progress.get(job_id)
+        if progress is not None:
+            return progress
+        job = self._jobs.get(job_id)
+        if job is not None and job.state is S.PROCESSING:
+            return Progress(None, "Adding sound", job.submitted_at)
+        if job is not None and job.state is S.QUEUED and self._paused_reason:
+            return Progress(None, "Waiting for a working API token")
+        return Progress()
+
+    def is_idle(self) -> bool:
+        return not any(job.state.is_active for job in self._jobs.values())
+
+    def counts(self) -> dict[JobState, int]:
+        counts = dict.fromkeys(JobState, 0)
+        for job in self._jobs.values():
+            counts[job.state] += 1
+        return counts
+
+    # -- user actions ---------------------------------------------------------------------
+
     def add_files(
         self, paths: Sequence[Path], options: JobOptions, *, start: bool = False
-    ) -> list[int]: ...
-    def start(self, job_ids: Iterable[int] | None = None) -> None: ...
-    def retry(self, job_id: int) -> None: ...
-    def retry_all_failed(self) -> None: ...
-    def stop_tracking(self, job_id: int) -> None: ...
-    def remove(self, job_id: int) -> None: ...
-    def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None: ...
-    def resume(self) -> None: ...
-    def client_changed(self) -> None: ...
-    def shutdown(self) -> None: ...
-    def is_idle(self) -> bool: ...
-    def counts(self) -> dict[JobState, int]: ...
+    ) -> list[int]:
+        """Add clips; each is checked at once and then waits as "ready" (or starts)."""
+        if not options.output_dir and self._settings.output_folder:
+            options = JobOptions(**{**options.__dict__, "output_dir": self._settings.output_folder})
+        ids = []
+        for path in paths:
+            job = self._store.add(Path(path).expanduser().absolute(), options)
+            self._jobs[job.id] = job
+            ids.append(job.id)
+            if start:
+                self._start_after_check.add(job.id)
+            self.job_added.emit(job)
+            self._run_check(job.id)
+        self._update_idle()
+        return ids
+
+    def start(self, job_ids: Iterable[int] | None = None) -> None:
+        """Send ready clips (all of them when ``job_ids`` is None). Checking ones follow."""
+        ids = list(self._jobs) if job_ids is None else list(job_ids)
+        for job_id in ids:
+            job = self._jobs.get(job_id)
+            if job is None:
+                continue
+            if job.state is S.READY:
+                self._set(self._store.transition(job_id, S.QUEUED))
+                self._batch.add(job_id)
+            elif job.state is S.CHECKING:
+                self._start_after_check.add(job_id)
+        self._pump()
+
+    def retry(self, job_id: int) -> None:
+        """Resume a failed job at the step that failed: a failed download never resubmits."""
+        job = self._jobs.get(job_id)
+        if job is None or self._busy.get(job_id):
+            return
+        if job.state is S.REJECTED:
+            self._set(self._store.transition(job_id, S.CHECKING, error_code="", error_message=""))
+            self._run_check(job_id)
+            return
+        if job.state is S.STOPPED:
+            self._set(self._store.transition(job_id, S.PROCESSING, error_code="", error_message=""))
+            self._batch.add(job_id)
+            self._schedule_poll(job_id, 0)
+            return
+        if job.state is not S.FAILED:
+            return
+        self._batch.add(job_id)
+        clear = {"error_code": "", "error_message": "", "poll_errors": 0}
+        if job.task_id is not None and job.result_url:
+            self._set(self._store.transition(job_id, S.DOWNLOADING, **clear))
+            self._run_download(job_id)
+        elif job.task_id is not None and job.error_code in _POLL_AGAIN_CODES:
+            self._set(self._store.transition(job_id, S.PROCESSING, **clear))
+            self._schedule_poll(job_id, 0)
+        elif job.upload_url:
+            # The earlier submit failed for certain (or Kling failed the task): a new one.
+            self._run_submit(job_id, fields={**clear, "task_id": None, "work_id": None})
+        else:
+            self._set(self._store.transition(job_id, S.QUEUED, **clear))
+            self._pump()
+        self._update_idle()
+
+    def retry_all_failed(self) -> None:
+        for job in self.jobs():
+            if job.state is S.FAILED:
+                self.retry(job.id)
+
+    def stop_tracking(self, job_id: int) -> None:
+        """Ask useapi.net to stop tracking the task. Kling still runs and charges it."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not S.PROCESSING or job.task_id is None:
+            return
+        self._cancel_timer(job_id)
+        task_id = job.task_id
+
+        def work(client: KlingClient, token: CancelToken) -> Job:
+            # NotFound: useapi.net was no longer tracking it, which is the same outcome.
+            with contextlib.suppress(errors.NotFound):
+                client.stop_tracking(task_id)
+            return self._store.transition(
+                job_id,
+                S.STOPPED,
+                error_code="stopped",
+                error_message=(
+                    "You stopped tracking this job. Kling still runs it and charges for it; "
+                    "its result will appear in your Kling account. Retry to track it again."
+                ),
+            )
+
+        self._run(job_id, self._net_pool, work, on_error=self._poll_failed)
+
+    def remove(self, job_id: int) -> None:
+        """Forget a job (its files stay). In-flight work on it is cancelled."""
+        if job_id not in self._jobs:
+            return
+        token = self._busy.pop(job_id, None)
+        if token is not None:
+            token.cancel()
+        self._cancel_timer(job_id)
+        self._start_after_check.discard(job_id)
+        self._batch.discard(job_id)
+        self._store.remove(job_id)
+        del self._jobs[job_id]
+        self._progress.pop(job_id, None)
+        self.job_removed.emit(job_id)
+        self._update_idle()
+
+    def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not S.UNCERTAIN:
+            return
+        if resubmit:
+            self._batch.add(job_id)
+            self._run_submit(job_id, fields={"error_code": "", "error_message": ""})
+        else:
+            self._set(
+                self._store.transition(
+                    job_id,
+                    S.FAILED,
+                    error_code="given_up",
+                    error_message="Not sent again, at your request.",
+                )
+            )
+
+    def resume(self) -> None:
+        """Pick up every job an earlier run left unfinished (after a quit, crash or kill)."""
+        for job in self.jobs():
+            if job.id in self._busy:
+                continue
+            state = job.state
+            if state is S.CHECKING:
+                self._run_check(job.id)
+            elif state is S.UPLOADING:
+                # The upload was cut short; nothing was spent, so it simply starts again.
+                self._set(self._store.transition(job.id, S.QUEUED))
+                self._batch.add(job.id)
+            elif state is S.QUEUED:
+                self._batch.add(job.id)
+            elif state is S.SUBMITTING:
+                self._batch.add(job.id)
+                if job.task_id is None:
+                    self._run_reconcile(job.id)
+                else:  # the id was stored; only the state write was lost
+                    self._set(self._store.transition(job.id, S.PROCESSING))
+                    self._schedule_poll(job.id, 0)
+            elif state is S.WAITING_SLOT:
+                self._batch.add(job.id)
+                self._schedule(job.id, 1.0, self._run_submit)
+            elif state is S.PROCESSING:
+                self._batch.add(job.id)
+                self._schedule_poll(job.id, 0)
+            elif state is S.DOWNLOADING:
+                self._batch.add(job.id)
+                self._run_download(job.id)
+        self._pump()
+        self._update_idle()
+
+    def client_changed(self) -> None:
+        """The token or API URL changed: new clients from now on, and wake waiting work."""
+        self._client_generation += 1
+        self._online = None
+        self._paused_reason = ""
+        self._pump()
+        for job in self.jobs():
+            if job.state in (S.PROCESSING, S.WAITING_SLOT) and job.id not in self._busy:
+                self._schedule(
+                    job.id,
+                    0.5,
+                    self._run_poll if job.state is S.PROCESSING else self._run_submit,
+                )
+
+    def shutdown(self, wait_ms: int = 5000) -> None:
+        """Stop all work; every job stays in the store and resumes on the next start."""
+        self._shutting_down = True
+        for timer in self._timers.values():
+            timer.stop()
+        self._timers.clear()
+        for token in self._busy.values():
+            token.cancel()
+        for pool in (self._check_pool, self._transfer_pool, self._net_pool):
+            pool.clear()
+            pool.waitForDone(wait_ms)
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Start queued jobs while upload/download slots are free."""
+        if self._shutting_down or self._paused_reason:
+            return
+        self._transfer_pool.setMaxThreadCount(max(1, self._settings.concurrency))
+        transfers = sum(
+            1
+            for job_id in self._busy
+            if self._jobs.get(job_id) is not None
+            and self._jobs[job_id].state in (S.QUEUED, S.UPLOADING, S.DOWNLOADING)
+        )
+        for job in self.jobs():
+            if transfers >= max(1, self._settings.concurrency):
+                break
+            if job.state is S.QUEUED and job.id not in self._busy:
+                transfers += 1
+                self._run_send(job.id)
+
+    def _schedule(self, job_id: int, delay_s: float, action: Callable[[int], None]) -> None:
+        self._cancel_timer(job_id)
+        if self._shutting_down:
+            return
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: self._fire(job_id, action))
+        self._timers[job_id] = timer
+        timer.start(max(0, int(delay_s * 1000)))
+
+    def _fire(self, job_id: int, action: Callable[[int], None]) -> None:
+        timer = self._timers.pop(job_id, None)
+        if timer is not None:
+            timer.deleteLater()
+        if job_id in self._jobs and job_id not in self._busy:
+            action(job_id)
+
+    def _cancel_timer(self, job_id: int) -> None:
+        timer = self._timers.pop(job_id, None)
+        if timer is not None:
+            timer.stop()
+            timer.deleteLater()
+
+    def _schedule_poll(self, job_id: int, delay_s: float | None = None) -> None:
+        if delay_s is None:
+            base = self._settings.poll_interval_s
+            delay_s = base * random.uniform(0.85, 1.15)  # jitter: 200 jobs never poll in step
+        self._schedule(job_id, delay_s, self._run_poll)
+
+    # -- running steps --------------------------------------------------------------------
+
+    def _client(self) -> KlingClient:
+        """One client per worker thread (requests sessions are not shared across threads)."""
+        local = self._local
+        if getattr(local, "generation", None) != self._client_generation:
+            old = getattr(local, "client", None)
+            if old is not None:
+                old.close()
+            local.client = self._client_factory()
+            local.generation = self._client_generation
+        if local.client is None:
+            raise NoClient()
+        client: KlingClient = local.client
+        return client
+
+    def _run(
+        self,
+        job_id: int,
+        pool: QThreadPool,
+        work: Callable[[KlingClient, CancelToken], Job | None],
+        *,
+        on_error: Callable[[int, BaseException], None],
+        needs_client: bool = True,
+    ) -> None:
+        """Run ``work`` for one job on ``pool``; its outcome comes back on this thread."""
+        if self._shutting_down or job_id in self._busy:
+            return
+        token = CancelToken()
+        self._busy[job_id] = token
+
+        def call() -> Job | None:
+            client = self._client() if needs_client else None
+            return work(client, token)  # type: ignore[arg-type]
+
+        def finished(result: Any) -> None:
+            if self._busy.get(job_id) is token:
+                del self._busy[job_id]
+            if isinstance(result, Job):
+                self._on_changed(result)
+            self._after_step(job_id)
+
+        def failed(exc: BaseException) -> None:
+            if self._busy.get(job_id) is token:
+                del self._busy[job_id]
+            if job_id not in self._jobs or isinstance(exc, StoreError):
+                return  # removed while working: nothing left to report
+            if isinstance(exc, Cancelled) and self._shutting_down:
+                return  # quitting: the job resumes next time from its stored state
+            on_error(job_id, exc)
+            self._after_step(job_id)
+
+        run_in_thread(call, finished, failed, pool=pool)
+        self._update_idle()
+
+    def _after_step(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and not self._shutting_down:
+            if job.state is S.PROCESSING and job_id not in self._timers:
+                self._schedule_poll(job_id)
+            elif job.state is S.DOWNLOADING and job_id not in self._busy:
+                self._run_download(job_id)
+            elif job.state in (S.DONE, S.FAILED, S.STOPPED):
+                self._wake_slot_waiters(job.email)
+        self._pump()
+        self._update_idle()
+
+    def _wake_slot_waiters(self, email: str) -> None:
+        """A finished job frees a Kling slot on its account: let waiting submits try soon."""
+        for job in self.jobs():
+            if job.state is S.WAITING_SLOT and job.email == email and job.id not in self._busy:
+                self._schedule(job.id, random.uniform(0.5, 2.0), self._run_submit)
+
+    # check -------------------------------------------------------------------------------
+
+    def _run_check(self, job_id: int) -> None:
+        def work(_: KlingClient, token: CancelToken) -> Job:
+            job = self._store.get(job_id)
+            if job is None:
+                raise StoreError("gone")
+            verdict = pipeline.check(job)
+            warnings = " ".join(p.message for p in verdict.problems if not _blocking(p))
+            if not verdict.ok:
+                blocking = [p for p in verdict.problems if _blocking(p)]
+                return self._store.transition(
+                    job_id,
+                    S.REJECTED,
+                    duration_s=verdict.duration_s,
+                    error_code=blocking[0].code if blocking else "rejected",
+                    error_message=" ".join(p.message for p in blocking),
+                    warnings=warnings,
+                )
+            return self._store.transition(
+                job_id, S.READY, duration_s=verdict.duration_s, warnings=warnings
+            )
+
+        def after(job_id: int, exc: BaseException) -> None:
+            self._fail(job_id, S.REJECTED, exc)
+
+        self._run(job_id, self._check_pool, work, on_error=after, needs_client=False)
+
+    # upload + submit ---------------------------------------------------------------------
+
+    def _run_send(self, job_id: int) -> None:
+        """Upload (unless already uploaded) and submit, on a transfer slot."""
+
+        def work(client: KlingClient, token: CancelToken) -> Job | None:
+            job = self._store.get(job_id)
+            if job is None or job.state is not S.QUEUED:
+                return job
+            if not job.upload_url:
+                job = self._store.transition(
+                    job_id, S.UPLOADING, upload_attempts=job.upload_attempts + 1
+                )
+                self._relay.changed.emit(job)
+                self._relay.progress.emit(job_id, Progress(0.0, "Uploading 0 %"))
+                url = pipeline.upload(client, job, self._upload_progress(job_id), token)
+                job = self._store.update(job_id, upload_url=url)
+            token.raise_if_cancelled()
+            return self._submit_now(client, job)
+
+        self._run(job_id, self._transfer_pool, work, on_error=self._send_failed)
+
+    def _run_submit(self, job_id: int, fields: dict[str, Any] | None = None) -> None:
+        extra = fields or {}
+
+        def work(client: KlingClient, token: CancelToken) -> Job | None:
+            job = self._store.get(job_id)
+            if job is None:
+                return None
+            if extra:
+                job = job.replace(**extra)
+            return self._submit_now(client, job, extra)
+
+        self._run(job_id, self._net_pool, work, on_error=self._send_failed)
+
+    def _submit_now(
+        self, client: KlingClient, job: Job, extra: dict[str, Any] | None = None
+    ) -> Job:
+        """Persist "submitting", send the one paid request, persist the task id at once."""
+        job = self._store.transition(
+            job.id,
+            S.SUBMITTING,
+            submitted_at=time.time(),
+            submit_attempts=job.submit_attempts + 1,
+            **(extra or {}),
+        )
+        self._relay.changed.emit(job)
+        try:
+            task = pipeline.submit(client, job)
+        except errors.RateLimited as exc:
+            # 429 means "not started": safe to send again once a slot frees up.
+            since = job.slot_wait_since or time.time()
+            return self._store.transition(
+                job.id,
+                S.WAITING_SLOT,
+                slot_wait_since=since,
+                error_code=exc.code,
+                error_message="",
+            )
+        except (errors.Timeout, errors.NetworkError, errors.MalformedResponse) as exc:
+            # The request may have reached Kling: never resend, find out instead.
+            log.warning("job %s: submit outcome unknown (%s); reconciling", job.id, exc.code)
+            return self._reconcile_now(client, job)
+        return self._adopt(job, task)
+
+    def _adopt(self, job: Job, task: Task) -> Job:
+        fields: dict[str, Any] = {
+            "task_id": task.id,
+            "slot_wait_since": None,
+            "error_code": "",
+            "error_message": "",
+        }
+        job = self._store.transition(job.id, S.PROCESSING, **fields)
+        self._relay.changed.emit(job)
+        return self._apply_task(job, task)
+
+    def _send_failed(self, job_id: int, exc: BaseException) -> None:
+        job = self._jobs.get(job_id)
+        stored = self._store.get(job_id)
+        if stored is not None and job is not None and stored.state is not job.state:
+            self._set(stored)
+        job = stored
+        if job is None:
+            return
+        if isinstance(exc, NoClient | errors.Unauthorized | errors.SubscriptionRequired):
+            # Not the clip's fault: hold the queue until the token is fixed.
+            self._paused_reason = str(exc)
+            self._set_online(False, str(exc))
+            if job.state is S.QUEUED:
+                return
+            if job.state is S.UPLOADING:
+                self._set(self._store.transition(job_id, S.QUEUED))
+                return
+        if job.state is S.UPLOADING and isinstance(exc, Cancelled):
+            self._set(self._store.transition(job_id, S.QUEUED))
+            return
+        if isinstance(exc, errors.NotFound) and job.state is S.SUBMITTING:
+            # Kling lost the uploaded file: a retry uploads it again.
+            self._set(self._store.update(job_id, upload_url=""))
+        if job.state in (S.QUEUED, S.UPLOADING, S.SUBMITTING, S.WAITING_SLOT):
+            self._fail(job_id, S.FAILED, exc)
+
+    # reconcile ---------------------------------------------------------------------------
+
+    def _run_reconcile(self, job_id: int) -> None:
+        def work(client: KlingClient, token: CancelToken) -> Job | None:
+            job = self._store.get(job_id)
+            if job is None:
+                return None
+            return self._reconcile_now(client, job)
+
+        def failed(job_id: int, exc: BaseException) -> None:
+            # Could not ask the service (offline?): try again later; never resubmit.
+            self._set_online(False, str(exc))
+            self._schedule(job_id, 15.0, self._run_reconcile)
+
+        self._run(job_id, self._net_pool, work, on_error=failed)
+
+    def _reconcile_now(self, client: KlingClient, job: Job) -> Job:
+        taken = {j.task_id for j in self._store.all() if j.task_id is not None and j.id != job.id}
+        task = pipeline.reconcile(client, job, taken)
+        if task is not None:
+            return self._adopt(job, task)
+        return self._store.transition(
+            job.id,
+            S.UNCERTAIN,
+            error_code="uncertain",
+            error_message=(
+                "The request to add sound was sent, but its answer was lost and Kling shows no "
+                "matching task. Sending it again may charge you twice; giving up may leave a "
+                "result in your Kling account. Choose “Send again” or “Give up”."
+            ),
+        )
+
+    # poll --------------------------------------------------------------------------------
+
+    def _run_poll(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not S.PROCESSING:
+            return
+
+        def work(client: KlingClient, token: CancelToken) -> Job | None:
+            job = self._store.get(job_id)
+            if job is None or job.state is not S.PROCESSING:
+                return job
+            task = pipeline.poll(client, job)
+            if job.poll_errors:
+                job = self._store.update(job_id, poll_errors=0)
+            return self._apply_task(job, task)
+
+        self._run(job_id, self._net_pool, work, on_error=self._poll_failed)
+
+    def _apply_task(self, job: Job, task: Task) -> Job:
+        """Act on a polled (or submit-time) task snapshot."""
+        if task.succeeded:
+            first = next((w for w in task.works if w.resource_url), None)
+            return self._store.transition(
+                job.id,
+                S.DOWNLOADING,
+                result_url=task.result_url,
+                work_id=first.work_id if first else None,
+            )
+        if task.failed:
+            return self._store.transition(
+                job.id,
+                S.FAILED,
+                error_code="kling_failed",
+                error_message=(
+                    f"Kling could not add sound to this clip: {task.failure_text}. "
+                    "Retry sends it again (a new paid job), or pick another clip."
+                ),
+            )
+        if job.submitted_at and time.time() - job.submitted_at > PROCESSING_LIMIT_S:
+            return self._store.transition(
+                job.id,
+                S.FAILED,
+                error_code="poll_timeout",
+                error_message=(
+                    "Kling has not finished after 3 hours. Retry to check on it again; "
+                    "it is not sent again."
+                ),
+            )
+        self._relay.progress.emit(job.id, Progress(None, _status_text(task), job.submitted_at))
+        self._set_online_threadsafe()
+        return job
+
+    def _poll_failed(self, job_id: int, exc: BaseException) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        if isinstance(exc, errors.NotFound):
+            self._fail(job_id, S.FAILED, exc)
+            return
+        if isinstance(exc, NoClient | errors.Unauthorized | errors.SubscriptionRequired):
+            # Not the job's fault: keep it and look again once the token is fixed.
+            self._set_online(False, str(exc))
+            self._schedule_poll(job_id, 60.0)
+            return
+        if (
+            isinstance(exc, errors.ApiError)
+            and not exc.transient
+            and not isinstance(exc, errors.MalformedResponse)
+        ):
+            self._fail(job_id, S.FAILED, exc)
+            return
+        # Network down, timeouts, 5xx, 429, garbled answers: back off and keep going.
+        if isinstance(exc, errors.NetworkError | errors.Timeout):
+            self._set_online(False, str(exc))
+        stored = self._store.get(job_id)
+        errors_so_far = (stored.poll_errors if stored else 0) + 1
+        if stored is not None:
+            self._set(self._store.update(job_id, poll_errors=errors_so_far))
+        delay = min(self._settings.poll_interval_s * 2 ** min(errors_so_far, 6), MAX_BACKOFF_S)
+        self._progress[job_id] = Progress(None, f"Connection problem · retrying in {delay:.0f} s")
+        self.job_progress.emit(job_id, self._progress[job_id])
+        self._schedule_poll(job_id, delay * random.uniform(0.9, 1.1))
+
+    # download ----------------------------------------------------------------------------
+
+    def _run_download(self, job_id: int) -> None:
+        def work(client: KlingClient, token: CancelToken) -> Job | None:
+            job = self._store.get(job_id)
+            if job is None or job.state is not S.DOWNLOADING:
+                return job
+            dest = pipeline.reserve(pipeline.output_path(job, self._settings.output_folder))
+            try:
+                saved = pipeline.download(
+                    client,
+                    job,
+                    dest,
+                    prefer_clean=self._settings.prefer_clean_master,
+                    progress=self._transfer_progress(job_id, "Downloading"),
+                    cancel=token,
+                )
+            except BaseException:
+                dest.unlink(missing_ok=True)  # the empty placeholder; never a user's file
+                raise
+            return self._store.transition(
+                job_id, S.DONE, output_path=saved.path, result_kind=saved.kind
+            )
+
+        def failed(job_id: int, exc: BaseException) -> None:
+            if isinstance(exc, errors.NetworkError | errors.Timeout | errors.ServerError):
+                self._set_online(False, str(exc))
+            self._fail(job_id, S.FAILED, exc, code_prefix="download_")
+
+        self._run(job_id, self._transfer_pool, work, on_error=failed)
+
+    # -- outcomes on the owner thread -----------------------------------------------------
+
+    @Slot(object)
+    def _on_changed(self, job: Job) -> None:
+        if job.id not in self._jobs:
+            return
+        old = self._jobs[job.id]
+        if job.updated_at < old.updated_at:
+            return  # a late echo of an older snapshot
+        self._jobs[job.id] = job
+        if job.state is not old.state:
+            self._progress.pop(job.id, None)
+            if job.state is S.READY and job.id in self._start_after_check:
+                self._start_after_check.discard(job.id)
+                self._jobs[job.id] = job = self._store.transition(job.id, S.QUEUED)
+                self._batch.add(job.id)
+        if job.state is S.WAITING_SLOT and job.id not in self._timers:
+            self._schedule_slot_retry(job)
+        self.job_changed.emit(job)
+        self._update_idle()
+
+    def _schedule_slot_retry(self, job: Job) -> None:
+        waited = time.time() - (job.slot_wait_since or time.time())
+        if waited > self._settings.slot_wait_limit_s:
+            self._set(
+                self._store.transition(
+                    job.id,
+                    S.FAILED,
+                    error_code="no_slot",
+                    error_message=(
+                        f"Every Kling job slot stayed busy for {waited / 60:.0f} minutes, so the "
+                        "clip was not sent. Retry later, or raise maxJobs in Accounts."
+                    ),
+                )
+            )
+            return
+        attempt = max(1, job.submit_attempts)
+        delay = min(SLOT_BACKOFF_S * 2 ** min(attempt - 1, 5), self._settings.poll_interval_s * 4)
+        delay *= random.uniform(0.8, 1.2)
+        self._progress[job.id] = Progress(
+            None, f"Waiting for a free Kling slot · next try in {delay:.0f} s", job.slot_wait_since
+        )
+        self.job_progress.emit(job.id, self._progress[job.id])
+        self._schedule(job.id, delay, self._run_submit)
+
+    @Slot(int, object)
+    def _on_progress(self, job_id: int, progress: Progress) -> None:
+        if job_id in self._jobs:
+            self._progress[job_id] = progress
+            self.job_progress.emit(job_id, progress)
+
+    def _set(self, job: Job) -> None:
+        self._on_changed(job)
+
+    def _fail(
+        self, job_id: int, state: JobState, exc: BaseException, *, code_prefix: str = ""
+    ) -> None:
+        code = code_prefix + getattr(exc, "code", "error")
+        message = str(exc) or exc.__class__.__name__
+        if not isinstance(exc, errors.ApiError | Cancelled | NoClient | pipeline.ResultInvalid):
+            log.error("job %s: unexpected failure", job_id, exc_info=exc)
+            message = f"Unexpected problem: {message}. Details are in the log."
+        try:
+            self._set(self._store.transition(job_id, state, error_code=code, error_message=message))
+        except Exception:  # an illegal move here is a bug; keep the job visible, log it
+            log.exception("job %s: could not record failure %s", job_id, code)
+
+    def _set_online(self, online: bool, sentence: str = "") -> None:
+        if online != self._online:
+            self._online = online
+            self.connection_changed.emit(online, sentence or ("Connected" if online else ""))
+
+    def _set_online_threadsafe(self) -> None:
+        self._relay.online.emit()  # called from workers: hop to the owner thread
+
+    def _update_idle(self) -> None:
+        idle = self.is_idle() and not self._busy
+        if idle == self._idle:
+            return
+        self._idle = idle
+        self.idle_changed.emit(idle)
+        if idle and self._batch:
+            jobs = [self._jobs[i] for i in sorted(self._batch) if i in self._jobs]
+            self._batch.clear()
+            summary = BatchSummary(
+                done=[j for j in jobs if j.state is S.DONE],
+                failed=[j for j in jobs if j.state in (S.FAILED, S.UNCERTAIN, S.STOPPED)],
+            )
+            if summary.done or summary.failed:
+                self.batch_finished.emit(summary)
+
+    # -- progress callbacks (worker threads) ----------------------------------------------
+
+    def _upload_progress(self, job_id: int) -> Callable[[int, int], None]:
+        return self._transfer_progress(job_id, "Uploading")
+
+    def _transfer_progress(self, job_id: int, verb: str) -> Callable[[int, int], None]:
+        last = [-1]
+
+        def report(done: int, total: int) -> None:
+            percent = int(done * 100 / total) if total else 0
+            if percent != last[0]:
+                last[0] = percent
+                self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
+
+        return report
+
+
+_POLL_AGAIN_CODES = frozenset({"poll_timeout", "network", "timeout", "server_error", "malformed"})
+
+
+def _blocking(problem: Any) -> bool:
+    return str(getattr(problem.severity, "value", problem.severity)).lower() == "blocking"
+
+
+def _status_text(task: Task) -> str:
+    name = task.status_name.replace("_", " ") if task.status_name else "processing"
+    return f"Adding sound · {name}"
+
+
+def _pool(threads: int) -> QThreadPool:
+    pool = QThreadPool()
+    pool.setMaxThreadCount(max(1, threads))
+    pool.setExpiryTimeout(30_000)
+    return pool

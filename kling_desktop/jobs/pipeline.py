@@ -1,0 +1,171 @@
+"""The steps of one job as plain functions: check, upload, submit, reconcile, poll, download.
+
+No Qt and no threads here: the runner calls these on its worker threads, persisting each state
+change through the store *before* the side effect that depends on it. Each long step takes a
+cancel token and a progress callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from kling_desktop.api import errors
+from kling_desktop.api.client import KlingClient
+from kling_desktop.api.models import ADD_SOUND_TASK_TYPE, Task
+from kling_desktop.cancel import CancelToken
+from kling_desktop.jobs.model import Job
+from kling_desktop.media.check import ClipVerdict, check_clip
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+RESULT_SUFFIX = ".sound"
+#: How far before our own clock a task's createTime may lie and still be ours (clock skew).
+RECONCILE_MARGIN_S = 120.0
+
+
+class ResultInvalid(Exception):
+    """The downloaded file is not a clip with sound."""
+
+    code = "result_invalid"
+
+    def __str__(self) -> str:
+        return (
+            "The result Kling returned is not a video with sound "
+            f"({self.args[0] if self.args else 'unreadable'}). Retry to download it again."
+        )
+
+
+def check(job: Job) -> ClipVerdict:
+    return check_clip(job.input_path)
+
+
+def upload(client: KlingClient, job: Job, progress: ProgressFn | None, cancel: CancelToken) -> str:
+    """Upload the clip and return the URL Kling will fetch it from."""
+    result = client.upload(
+        job.input_path, email=job.email or None, progress=progress, cancel=cancel
+    )
+    return result.url
+
+
+def submit(client: KlingClient, job: Job) -> Task:
+    """Send the paid add-sound request once. The caller has persisted "submitting" first."""
+    return client.add_sound(
+        video=job.upload_url,
+        email=job.email or None,
+        keep_original_sound=job.options.keep_original_sound,
+        max_jobs=job.options.max_jobs,
+        reply_url=job.options.reply_url or None,
+        reply_ref=job.reply_ref,
+    )
+
+
+def reconcile(client: KlingClient, job: Job, taken_task_ids: Collection[int]) -> Task | None:
+    """Find the task a lost submit may have created; None when there is no sign of it.
+
+    First the scheduler, which lists running tasks with our ``replyRef``; then the account's
+    recent add-sound tasks whose input is the clip we uploaded. A task already owned by another
+    job is never adopted.
+    """
+    for entry in client.scheduler():
+        if entry.reply_ref == job.reply_ref and entry.task_id not in taken_task_ids:
+            log.info("job %s: found its task %s in the scheduler", job.id, entry.task_id)
+            return client.get_task(entry.task_id, email=entry.email or job.email or None)
+    since = job.submitted_at or job.created_at
+    created_after_ms = int((since - RECONCILE_MARGIN_S) * 1000)
+    for task in client.list_tasks(email=job.email or None, created_after_ms=created_after_ms):
+        if task.id in taken_task_ids or task.type not in ("", ADD_SOUND_TASK_TYPE):
+            continue
+        if job.upload_url and job.upload_url in task.input_urls:
+            log.info("job %s: found its task %s in the task list", job.id, task.id)
+            return client.get_task(task.id, email=job.email or None)
+    return None
+
+
+def poll(client: KlingClient, job: Job) -> Task:
+    assert job.task_id is not None
+    return client.get_task(job.task_id, email=job.email or None)
+
+
+@dataclass(frozen=True)
+class SavedResult:
+    path: Path
+    kind: str  # "clean" or "watermarked"
+
+
+def output_path(job: Job, output_folder: str = "") -> Path:
+    """``<name>.sound.mp4`` next to the clip or in the chosen folder; never an existing file."""
+    folder = Path(job.options.output_dir or output_folder or job.input_path.parent)
+    stem = _safe_stem(job.input_path.stem) + RESULT_SUFFIX
+    candidate = folder / f"{stem}.mp4"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem} ({n}).mp4"
+        n += 1
+    return candidate
+
+
+def _safe_stem(stem: str) -> str:
+    # The stem is the user's own file name, but keep path separators and controls out anyway.
+    return re.sub(r"[\x00-\x1f/\\]", "_", stem) or "clip"
+
+
+def reserve(path: Path) -> Path:
+    """Claim ``path`` with an empty placeholder so a parallel job never picks the same name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            m = re.fullmatch(r"(.*?)(?: \((\d+)\))?", path.stem)
+            base, n = (m.group(1), int(m.group(2) or 1)) if m else (path.stem, 1)
+            path = path.with_name(f"{base} ({n + 1}){path.suffix}")
+            continue
+        os.close(fd)
+        return path
+
+
+def download(
+    client: KlingClient,
+    job: Job,
+    dest: Path,
+    *,
+    prefer_clean: bool,
+    progress: ProgressFn | None,
+    cancel: CancelToken,
+) -> SavedResult:
+    """Save the result to ``dest`` (already reserved): the clean master when asked and
+    available, else the watermarked file; then verify it really is a clip with sound."""
+    saved: SavedResult | None = None
+    if prefer_clean and job.work_id:
+        try:
+            url = client.master_download_url([job.work_id], email=job.email or None)
+            client.download(url, dest, progress=progress, cancel=cancel)
+            saved = SavedResult(dest, "clean")
+        except errors.ApiError as exc:
+            # Free plans have no clean master; the watermarked file is the documented fallback.
+            log.info(
+                "job %s: clean master unavailable (%s); using the watermarked file", job.id, exc
+            )
+    if saved is None:
+        if not job.result_url:
+            raise errors.MalformedResponse("the finished task has no result file")
+        client.download(job.result_url, dest, progress=progress, cancel=cancel)
+        saved = SavedResult(dest, "watermarked")
+    verify_result(dest)
+    return saved
+
+
+def verify_result(path: Path) -> None:
+    verdict = check_clip(path)
+    if verdict.probe is None:
+        raise ResultInvalid("it cannot be read")
+    if not verdict.probe.has_video:
+        raise ResultInvalid("it has no picture")
+    if not verdict.probe.has_audio:
+        raise ResultInvalid("it has no sound track")
