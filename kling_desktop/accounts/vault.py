@@ -151,16 +151,16 @@ class Vault:
             return self._backend
 
     def backend_name(self) -> str:
-        """Where a saved token goes, for people: "Secret Service", "macOS Keychain", …"""
-        backends = [b for b in _chained(self._resolve()) if _is_secure(b)] or _chained(
-            self._resolve()
-        )
-        names: list[str] = []
-        for backend in backends:
-            name = _FRIENDLY_NAMES.get(_qualname(backend), type(backend).__name__)
-            if name not in names:
-                names.append(name)
-        return " + ".join(names) if names else "no keyring"
+        """Where a saved token goes, for people: "Secret Service", "macOS Keychain", …
+
+        For a chain of backends that is the first secure one: the chainer writes to the
+        highest-priority backend that accepts the secret.
+        """
+        chain = _chained(self._resolve())
+        backend = next((b for b in chain if _is_secure(b)), chain[0] if chain else None)
+        if backend is None:
+            return "no keyring"
+        return _FRIENDLY_NAMES.get(_qualname(backend), type(backend).__name__)
 
     def available(self) -> bool:
         """True when a secure store exists (not ``fail``/``null``/plaintext, not an empty chain)."""
