@@ -17,7 +17,7 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 
 
-class build_py_with_resources(build_py):  # noqa: N801  (setuptools command naming)
+class build_py_with_resources(build_py):
     def run(self) -> None:
         super().run()
         if getattr(self, "editable_mode", False):

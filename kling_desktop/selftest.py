@@ -1,0 +1,389 @@
+"""``kling-desktop --self-test``: prove that this installation (source, wheel or frozen) works.
+
+Prints one JSON report on stdout (and to ``--report FILE`` when given, for Windows GUI builds
+that have no console) and returns non-zero when any step fails. The steps are the things a
+frozen bundle is known to lose silently (environment-probe.md §7): the Qt platform plugin,
+QtMultimedia's FFmpeg backend (without QtQml/QtQuick it finds "No QtMultimedia backends" and
+simply never loads anything), PyAV, keyring's backend entry points, and the whole job pipeline.
+
+A step is ``ok``, ``failed``, ``skipped`` (the part is not built yet and is not expected) or
+``pending`` (the part must exist before a release: counted as a failure).
+
+Usage::
+
+    kling-desktop --self-test [--timeout SECONDS] [--report FILE] [--skip-job]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kling_desktop import APP_ID, APP_NAME, __version__
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QCoreApplication
+
+OK, FAILED, SKIPPED, PENDING = "ok", "failed", "skipped", "pending"
+_PASSING = {OK, SKIPPED}
+
+
+class StepFailed(Exception):
+    """A step's check did not hold; the message says what was expected and what was seen."""
+
+
+class StepPending(Exception):
+    """A part the release needs is not built yet (reported as ``pending``, counted as failing)."""
+
+
+class StepSkipped(Exception):
+    """A part that is optional here is absent (reported as ``skipped``, not failing)."""
+
+
+@dataclass
+class Report:
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    qt_messages: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step["status"] in _PASSING for step in self.steps.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ok": self.ok, **self.info, "steps": self.steps}
+        if not self.ok and self.qt_messages:
+            data["qt_messages"] = self.qt_messages[-40:]
+        return data
+
+    def run(self, name: str, step: Callable[[], dict[str, Any] | None]) -> bool:
+        started = time.monotonic()
+        entry: dict[str, Any]
+        try:
+            entry = {"status": OK, **(step() or {})}
+        except StepSkipped as why:
+            entry = {"status": SKIPPED, "detail": str(why)}
+        except StepPending as why:
+            entry = {"status": PENDING, "detail": str(why)}
+        except StepFailed as why:
+            entry = {"status": FAILED, "detail": str(why)}
+        except Exception as exc:  # a self-test reports every error; it never hides one
+            entry = {
+                "status": FAILED,
+                "detail": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=8).splitlines()[-8:],
+            }
+        entry["seconds"] = round(time.monotonic() - started, 3)
+        self.steps[name] = entry
+        return bool(entry["status"] == OK)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"{APP_ID} --self-test", description=__doc__)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the demo job")
+    parser.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    parser.add_argument("--skip-job", action="store_true", help="leave out the demo job run")
+    return parser.parse_args(argv)
+
+
+def run_self_test(argv: list[str]) -> int:
+    """Run every check, print the JSON report, return 0 when all passed, 1 otherwise."""
+    args = _parse(argv)
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        # No screen at all (CI, ssh): offscreen rather than Qt's abort on a missing display.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    report = Report()
+    report.info.update(
+        version=__version__,
+        app=APP_NAME,
+        python=platform.python_version(),
+        system=f"{platform.system()} {platform.release()} {platform.machine()}",
+        frozen=bool(getattr(sys, "frozen", False)),
+    )
+    with _temporary_home() as home:
+        _run_steps(report, args, home)
+    text = json.dumps(report.as_dict(), indent=2, default=str)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text + "\n", encoding="utf-8")
+    if sys.stdout is not None:  # a Windows GUI build has no console: --report then
+        print(text, flush=True)
+    return 0 if report.ok else 1
+
+
+@contextlib.contextmanager
+def _temporary_home() -> Iterator[Path]:
+    """Run in a throw-away KLING_DESKTOP_HOME so the user's jobs and settings stay untouched."""
+    saved = os.environ.get("KLING_DESKTOP_HOME")
+    with tempfile.TemporaryDirectory(prefix="kling-selftest-") as tmp:
+        home = Path(tmp)
+        os.environ["KLING_DESKTOP_HOME"] = str(home / "home")
+        try:
+            yield home
+        finally:
+            if saved is None:
+                os.environ.pop("KLING_DESKTOP_HOME", None)
+            else:
+                os.environ["KLING_DESKTOP_HOME"] = saved
+
+
+def _run_steps(report: Report, args: argparse.Namespace, home: Path) -> None:
+    state: dict[str, Any] = {}
+    if not report.run("qt", lambda: _step_qt(report, state)):
+        for name in ("resources", "multimedia", "clip_check", "keyring", "demo_job"):
+            report.steps[name] = {"status": FAILED, "detail": "Qt did not start"}
+        return
+    clip = home / "clip.mp4"
+    report.run("resources", _step_resources)
+    report.run("multimedia", lambda: _step_multimedia(state["app"], clip))
+    report.run("clip_check", lambda: _step_clip_check(clip))
+    report.run("keyring", _step_keyring)
+    if args.skip_job:
+        report.steps["demo_job"] = {"status": SKIPPED, "detail": "--skip-job"}
+    else:
+        report.run("demo_job", lambda: _step_demo_job(state["app"], home, args.timeout))
+
+
+# -- steps -----------------------------------------------------------------------------------
+
+
+def _step_qt(report: Report, state: dict[str, Any]) -> dict[str, Any]:
+    import PySide6
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler, qVersion
+    from PySide6.QtWidgets import QApplication
+
+    def keep(kind: QtMsgType, _context: object, message: str) -> None:
+        if kind != QtMsgType.QtDebugMsg:
+            report.qt_messages.append(message)
+
+    qInstallMessageHandler(keep)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
+    app.setApplicationName(APP_ID)
+    state["app"] = app
+    return {
+        "qt": qVersion(),
+        "pyside6": PySide6.__version__,
+        "platform_plugin": QApplication.platformName(),
+    }
+
+
+def _step_resources() -> dict[str, Any]:
+    from kling_desktop.resources import app_icon, resource_path, resources_root
+
+    desktop = resource_path(f"{APP_ID}.desktop")
+    if not desktop.is_file():
+        raise StepFailed(f"{desktop} is missing")
+    icon = app_icon()
+    if icon.isNull():
+        raise StepFailed("the app icon could not be loaded")
+    return {"root": str(resources_root()), "icon_sizes": [s.width() for s in icon.availableSizes()]}
+
+
+def _step_multimedia(app: QCoreApplication, clip: Path) -> dict[str, Any]:
+    from kling_desktop.media.synth import make_clip
+
+    make_clip(clip, 3.0, audio=True)
+    from PySide6.QtCore import QUrl
+    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+    player = QMediaPlayer()
+    audio = QAudioOutput()
+    audio.setVolume(0.0)
+    player.setAudioOutput(audio)
+    errors: list[str] = []
+    player.errorOccurred.connect(lambda _error, text: errors.append(text))
+    final = {QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.InvalidMedia}
+    player.setSource(QUrl.fromLocalFile(str(clip)))
+    reached = _wait_until(lambda: player.mediaStatus() in final or bool(errors), 10.0)
+    status = player.mediaStatus()
+    result = {
+        "media_status": status.name,
+        "has_audio": player.hasAudio(),
+        "has_video": player.hasVideo(),
+        "duration_ms": player.duration(),
+    }
+    if not reached:
+        raise StepFailed(
+            f"the clip never loaded (status {status.name} after 10 s): QtMultimedia has no "
+            "working backend — in a bundle, check that the FFmpeg plugin and QtQml/QtQuick are in"
+        )
+    if errors or status != QMediaPlayer.MediaStatus.LoadedMedia:
+        raise StepFailed(f"the clip did not load: {status.name} {'; '.join(errors)}")
+    if not player.hasAudio():
+        raise StepFailed("the clip loaded without its audio track")
+    player.setSource(QUrl())
+    return result
+
+
+def _step_clip_check(clip: Path) -> dict[str, Any]:
+    check = _optional_module("kling_desktop.media.check", pending=False)
+    verdict = check.check_clip(clip)
+    if not verdict.ok:
+        raise StepFailed("check_clip refused a good clip: " + "; ".join(map(str, verdict.problems)))
+    return {"duration_s": verdict.duration_s}
+
+
+def _step_keyring() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    import keyring
+
+    plugins = sorted(ep.name for ep in entry_points(group="keyring.backends"))
+    if not plugins:
+        raise StepFailed(
+            "keyring found no backend entry points: its metadata is missing from the bundle"
+        )
+    backend = keyring.get_keyring()
+    result: dict[str, Any] = {
+        "backend": f"{type(backend).__module__}.{type(backend).__qualname__}",
+        "entry_points": plugins,
+    }
+    try:
+        vault_module = importlib.import_module("kling_desktop.accounts.vault")
+    except ModuleNotFoundError:
+        result["name"] = result["backend"]
+    else:
+        vault = vault_module.Vault()
+        result["name"] = vault.backend_name()
+        result["secure"] = vault.available()
+    return result
+
+
+def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[str, Any]:
+    simulator = _optional_module("kling_desktop.simulator", pending=True)
+    engine = _optional_module("kling_desktop.runner.engine", pending=True)
+    if not hasattr(simulator, "Simulator"):
+        raise StepPending("kling_desktop.simulator.Simulator is not built yet")
+    from kling_desktop.api.client import KlingClient
+    from kling_desktop.jobs.model import JobOptions, JobState
+    from kling_desktop.jobs.store import JobStore
+    from kling_desktop.paths import app_paths
+    from kling_desktop.settings import Settings
+
+    check = _optional_module("kling_desktop.media.check", pending=True)
+    clip = home / "demo.mp4"
+    from kling_desktop.media.synth import make_clip
+
+    make_clip(clip, 3.0, audio=False)  # silent, like the clips users bring
+    paths = app_paths().ensure()
+    output = home / "output"
+    output.mkdir()
+    settings = Settings(
+        output_folder=str(output), poll_interval_s=0.5, first_poll_delay_s=0.2, auto_start=True
+    )
+    sim = simulator.Simulator(task_seconds=1.0).start()
+    store = None
+    runner = None
+    try:
+        token = simulator.DEMO_TOKEN
+
+        def client_factory() -> KlingClient:
+            return KlingClient(sim.url, token, timeout=15.0, retries=1, backoff_s=0.2)
+
+        with client_factory() as client:
+            accounts = client.list_accounts()
+        email = accounts[0].email if accounts else ""
+        store = JobStore(paths.database)
+        try:
+            runner = engine.JobRunner(store, client_factory, settings)
+        except NotImplementedError as exc:
+            raise StepPending("kling_desktop.runner.engine.JobRunner is not built yet") from exc
+        seen: list[str] = []
+        final: dict[int, Any] = {}
+        final_states = {JobState.DONE, JobState.FAILED, JobState.UNCERTAIN, JobState.STOPPED}
+
+        def changed(job: Any) -> None:
+            if not seen or seen[-1] != job.state.value:
+                seen.append(job.state.value)
+            if job.state in final_states:
+                final[job.id] = job
+
+        runner.job_changed.connect(changed)
+        ids = runner.add_files([clip], JobOptions(email=email), start=True)
+        if not ids:
+            raise StepFailed("the engine accepted no job for a good clip")
+        if not _wait_until(lambda: ids[0] in final, timeout):
+            current = runner.job(ids[0])
+            raise StepFailed(
+                f"the demo job did not finish in {timeout:.0f} s "
+                f"(states {seen}, now {current.state.value if current else '?'})"
+            )
+        job = final[ids[0]]
+        if job.state is not JobState.DONE:
+            raise StepFailed(f"the demo job ended {job.state.value}: {job.error_code} {seen}")
+        if job.output_path is None or not Path(job.output_path).is_file():
+            raise StepFailed(f"the demo job is done but its result is missing: {job.output_path}")
+        verdict = check.check_clip(Path(job.output_path))
+        has_audio = bool(verdict.probe and verdict.probe.has_audio)
+        if not verdict.ok or not has_audio:
+            raise StepFailed(
+                f"the result is not a clip with sound: ok={verdict.ok} audio={has_audio}"
+            )
+        return {
+            "email": email,
+            "states": seen,
+            "result": Path(job.output_path).name,
+            "result_has_audio": has_audio,
+            "result_duration_s": verdict.duration_s,
+        }
+    finally:
+        if runner is not None:
+            with contextlib.suppress(Exception):
+                shutdown = getattr(runner, "shutdown", None)
+                if callable(shutdown):
+                    shutdown()
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.close()
+        sim.stop()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _optional_module(name: str, *, pending: bool) -> Any:
+    """Import a module another part of the project provides; absent → pending or skipped."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and not name.startswith(exc.name) and not exc.name.startswith(name):
+            raise  # the module exists but one of *its* imports is missing: a real failure
+        message = f"{name} is not built yet"
+        raise (StepPending(message) if pending else StepSkipped(message)) from exc
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Spin a QEventLoop (never sleep blind) until ``condition`` holds or ``timeout`` passes."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if condition():
+        return True
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(20)
+    poll.timeout.connect(lambda: loop.quit() if condition() else None)
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    poll.start()
+    deadline.start(int(timeout * 1000))
+    loop.exec()
+    poll.stop()
+    deadline.stop()
+    return condition()
