@@ -72,6 +72,8 @@ def run(argv: list[str]) -> int:
     try:
         return int(module.run(args))
     except KeyboardInterrupt:
-        print("Interrupted; unfinished jobs can be resumed with `kling-desktop resume`.",
-              file=sys.stderr)
+        print(
+            "Interrupted; unfinished jobs can be resumed with `kling-desktop resume`.",
+            file=sys.stderr,
+        )
         return EXIT_FAILED

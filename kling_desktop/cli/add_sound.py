@@ -1,0 +1,53 @@
+"""``kling-desktop add-sound``: check, upload and add sound to clips from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kling_desktop.cli import EXIT_USAGE
+from kling_desktop.cli.common import UsageError, choose_email, client_or_fail, fail_usage
+from kling_desktop.cli.follow import core_app, follow, make_runner
+from kling_desktop.context import AppContext
+from kling_desktop.jobs.model import JobOptions
+from kling_desktop.media.check import expand_inputs
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.files:
+        print("kling-desktop add-sound: give at least one clip or folder.", file=sys.stderr)
+        return EXIT_USAGE
+    ctx = AppContext.load()
+    if args.poll_interval is not None:
+        ctx.settings.poll_interval_s = max(0.2, args.poll_interval)
+        ctx.settings.first_poll_delay_s = min(ctx.settings.first_poll_delay_s, args.poll_interval)
+    files, notes = expand_inputs([Path(f) for f in args.files])
+    for note in notes:
+        print(note, file=sys.stderr)
+    if not files:
+        print("kling-desktop add-sound: no clips found in what was given.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with client_or_fail(ctx) as client:
+            email = choose_email(client, args.email, ctx.settings.default_email)
+    except UsageError as exc:
+        return fail_usage(exc)
+    output = ""
+    if args.output:
+        out = Path(args.output).expanduser()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return fail_usage(UsageError(f"Cannot use {out} as the output folder: {exc}"))
+        output = str(out.absolute())
+    options = JobOptions(
+        email=email, keep_original_sound=args.keep_original_sound, output_dir=output
+    )
+    core_app()
+    store, runner = make_runner(ctx)
+    try:
+        ids = runner.add_files(files, options, start=True)
+        return follow(runner, lambda: ids, wait=args.wait, as_json=args.json)
+    finally:
+        store.close()

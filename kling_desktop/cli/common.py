@@ -1,0 +1,94 @@
+"""Helpers shared by the commands that talk to the service."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kling_desktop.api import errors
+from kling_desktop.api.client import KlingClient
+from kling_desktop.cli import EXIT_USAGE
+from kling_desktop.context import AppContext
+from kling_desktop.jobs.model import Job
+
+
+class UsageError(Exception):
+    """A configuration or usage problem: the command exits with 2 and this sentence."""
+
+
+def client_or_fail(ctx: AppContext) -> KlingClient:
+    try:
+        client = ctx.client_factory()
+    except errors.InsecureUrl as exc:
+        raise UsageError(str(exc)) from exc
+    if client is None:
+        raise UsageError(
+            "No useapi.net API token is set up. Save one in the app (Accounts) or set "
+            "KLING_DESKTOP_TOKEN."
+        )
+    return client
+
+
+def choose_email(client: KlingClient, wanted: str | None, default: str) -> str:
+    """The account to use: --email, else the only one, else the saved default."""
+    try:
+        accounts = client.list_accounts()
+    except errors.ApiError as exc:
+        raise UsageError(f"Could not list the Kling accounts: {exc}") from exc
+    emails = [a.email for a in accounts]
+    if wanted:
+        if emails and wanted not in emails:
+            raise UsageError(
+                f"No Kling account {wanted!r} behind this token; have: {', '.join(emails)}."
+            )
+        return wanted
+    if len(emails) == 1:
+        return emails[0]
+    if not emails:
+        raise UsageError(
+            "This token has no Kling account configured yet. Add one in the app (Accounts)."
+        )
+    if default in emails:
+        return default
+    raise UsageError(
+        f"This token has several Kling accounts; choose one with --email: {', '.join(emails)}."
+    )
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "input": str(job.input_path),
+        "state": job.state.value,
+        "task_id": job.task_id,
+        "output": str(job.output_path) if job.output_path else None,
+        "error": job.error_message or None,
+    }
+
+
+def print_jobs_json(jobs: Iterable[Job]) -> None:
+    print(json.dumps({"jobs": [job_json(j) for j in jobs]}, indent=2, ensure_ascii=False))
+
+
+def job_line(job: Job, extra: str = "") -> str:
+    text = f"[{job.id}] {job.name}: {job.state.label}"
+    if extra:
+        text += f" · {extra}"
+    if job.output_path and job.state.value == "done":
+        text += f" → {job.output_path}"
+    if job.error_message:
+        text += f" — {job.error_message}"
+    return text
+
+
+def on_interrupt(handler: Callable[[], None]) -> None:
+    """Ctrl-C stops waiting (the jobs stay resumable) instead of raising mid-step."""
+    signal.signal(signal.SIGINT, lambda *_: handler())
+
+
+def fail_usage(exc: UsageError) -> int:
+    print(f"kling-desktop: {exc}", file=sys.stderr)
+    return EXIT_USAGE

@@ -1,0 +1,107 @@
+"""Run the engine headless on a QCoreApplication until the jobs we care about settle."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, QTimer
+
+from kling_desktop.cli import EXIT_FAILED, EXIT_OK
+from kling_desktop.cli.common import job_line, on_interrupt, print_jobs_json
+from kling_desktop.context import AppContext
+from kling_desktop.jobs.model import Job, JobState
+from kling_desktop.jobs.store import JobStore
+from kling_desktop.runner.engine import JobRunner, Progress
+
+S = JobState
+#: Without --wait a command returns once every clip is with Kling (or has ended).
+_SENT = frozenset({S.PROCESSING, S.DOWNLOADING, S.WAITING_SLOT})
+
+
+def core_app() -> QCoreApplication:
+    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    assert isinstance(app, QCoreApplication)
+    return app
+
+
+def make_runner(ctx: AppContext) -> tuple[JobStore, JobRunner]:
+    store = JobStore(ctx.paths.database)
+    return store, JobRunner(store, ctx.client_factory, ctx.settings)
+
+
+def follow(
+    runner: JobRunner,
+    job_ids: Callable[[], list[int]],
+    *,
+    wait: bool,
+    as_json: bool,
+) -> int:
+    """Print a line per job change until every job in ``job_ids()`` is settled.
+
+    Settled means final (done, failed, …) or, without ``wait``, handed to Kling. Exit 0 when all
+    ended done (or, without ``wait``, none failed), else 1.
+    """
+    app = core_app()
+    interrupted = [False]
+
+    def settled() -> bool:
+        jobs = [runner.job(i) for i in job_ids()]
+        return all(j is None or j.state.is_final or (not wait and j.state in _SENT) for j in jobs)
+
+    def check_done() -> None:
+        if settled():
+            app.quit()
+
+    def on_changed(job: Job) -> None:
+        if job.id in job_ids() and not as_json:
+            print(job_line(job), file=sys.stderr, flush=True)
+        check_done()
+
+    last_text: dict[int, str] = {}
+
+    def on_progress(job_id: int, progress: Progress) -> None:
+        job = runner.job(job_id)
+        # One line per step change, and upload/download progress in 25 % strides.
+        text = progress.text
+        if progress.fraction is not None:
+            text = text.rsplit(" ", 2)[0] + f" {int(progress.fraction * 4) * 25} %"
+        if job is None or as_json or job_id not in job_ids() or last_text.get(job_id) == text:
+            return
+        last_text[job_id] = text
+        print(job_line(job, text), file=sys.stderr, flush=True)
+
+    def interrupt() -> None:
+        interrupted[0] = True
+        app.quit()
+
+    runner.job_changed.connect(on_changed)
+    runner.job_progress.connect(on_progress)
+    on_interrupt(interrupt)
+    # Python only sees Ctrl-C when it gets control back from Qt now and then.
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(200)
+    QTimer.singleShot(0, check_done)
+    app.exec()
+    heartbeat.stop()
+    runner.shutdown()
+
+    jobs = [j for j in (runner.job(i) for i in job_ids()) if j is not None]
+    if interrupted[0]:
+        print(
+            "Stopped waiting. The jobs carry on with Kling; `kling-desktop resume --wait` "
+            "picks them up again.",
+            file=sys.stderr,
+        )
+    if as_json:
+        print_jobs_json(jobs)
+    elif not interrupted[0]:
+        for job in jobs:
+            print(job_line(job))
+    if interrupted[0]:
+        return EXIT_FAILED
+    if wait:
+        return EXIT_OK if all(j.state is S.DONE for j in jobs) else EXIT_FAILED
+    bad = (S.FAILED, S.REJECTED, S.UNCERTAIN, S.STOPPED)
+    return EXIT_FAILED if any(j.state in bad for j in jobs) else EXIT_OK

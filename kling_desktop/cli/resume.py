@@ -1,0 +1,22 @@
+"""``kling-desktop resume``: carry on with every unfinished job (after a quit or a crash)."""
+
+from __future__ import annotations
+
+import argparse
+
+from kling_desktop.cli.follow import core_app, follow, make_runner
+from kling_desktop.context import AppContext
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = AppContext.load()
+    if args.poll_interval is not None:
+        ctx.settings.poll_interval_s = max(0.2, args.poll_interval)
+    core_app()
+    store, runner = make_runner(ctx)
+    try:
+        ids = [j.id for j in runner.jobs() if j.state.is_active]
+        runner.resume()
+        return follow(runner, lambda: ids, wait=args.wait, as_json=args.json)
+    finally:
+        store.close()
