@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Install what Kling Desktop needs on Debian/Ubuntu and make a virtual environment in .venv.
+# Safe to run again: it only adds what is missing.  Usage: scripts/setup.sh [--dev]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # QtMultimedia (playback) needs libpulse0; the rest are Qt's usual runtime libraries.
+  libpulse0 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libdbus-1-3
+  libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+  libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0
+)
+DEV_PACKAGES=(
+  # Tests and packaging: a virtual screen, a real Secret Service, desktop-file checks.
+  xvfb xauth dbus-daemon gnome-keyring desktop-file-utils imagemagick curl dpkg-dev
+)
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+wanted=("${APT_PACKAGES[@]}")
+[ "$dev" = 1 ] && wanted+=("${DEV_PACKAGES[@]}")
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "Installing system packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Not a Debian-like system: make sure Qt's runtime libraries are installed." >&2
+  fi
+fi
+
+# PySide6 6.12 on Python 3.11 crashes (a refcount leak on every signal emit); 3.12+ is immune,
+# and pyproject.toml pins 6.11.x on 3.11. Prefer the newest Python we can find.
+PYTHON="${PYTHON:-}"
+if [ -z "$PYTHON" ]; then
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      PYTHON="$candidate"; break
+    fi
+  done
+fi
+[ -n "$PYTHON" ] || { echo "Python 3.11 or newer is needed." >&2; exit 2; }
+
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating .venv with $("$PYTHON" --version)"
+  "$PYTHON" -m venv .venv
+fi
+extras=""
+[ "$dev" = 1 ] && extras="[test,build]"
+stamp=".venv/.installed$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".$extras"
+  touch "$stamp"
+fi
