@@ -18,6 +18,8 @@ class ApiError(Exception):
     hint: ClassVar[str] = ""
     #: Worth trying again later without changing anything.
     transient: ClassVar[bool] = False
+    #: The text was written by this app (not the service): shown as "Details", not quoted.
+    local: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -36,7 +38,10 @@ class ApiError(Exception):
     def __str__(self) -> str:
         parts = [self.summary]
         if self.server_text and self.server_text not in self.summary:
-            parts.append(f"The service said: “{self.server_text}”.")
+            if self.local:
+                parts.append(f"({self.server_text.rstrip('.')}.)")
+            else:
+                parts.append(f"The service said: “{self.server_text}”.")
         if self.hint:
             parts.append(self.hint)
         return " ".join(parts)
@@ -96,6 +101,7 @@ class AccountError(ApiError):
 
 
 class NetworkError(ApiError):
+    local = True
     code = "network"
     summary = "Could not reach the Kling service."
     hint = "Check the internet connection; the app keeps trying."
@@ -103,6 +109,7 @@ class NetworkError(ApiError):
 
 
 class Timeout(ApiError):
+    local = True
     code = "timeout"
     summary = "The Kling service did not answer in time."
     hint = "The app will try again."
@@ -110,12 +117,14 @@ class Timeout(ApiError):
 
 
 class MalformedResponse(ApiError):
+    local = True
     code = "malformed"
     summary = "The Kling service sent an answer the app cannot read."
     hint = "Try again later; if it keeps happening, send the log to support."
 
 
 class InsecureUrl(ApiError):
+    local = True
     code = "insecure_url"
     summary = "Refusing to send the API token over plain http."
     hint = "Use an https:// address (plain http is only allowed for this computer, 127.0.0.1)."
@@ -124,6 +133,7 @@ class InsecureUrl(ApiError):
 class InvalidUrl(BadRequest, ValueError):
     """A base URL or download URL that is not a usable http(s) address (checked locally)."""
 
+    local = True
     code = "invalid_url"
     summary = "That is not a valid web address for the Kling service."
     hint = "Use an address like https://api.useapi.net/v1/kling."
