@@ -341,7 +341,7 @@ def _describe(
         video_codec=str(video.codec_context.name) if video is not None else None,
         width=(int(video.width) or None) if video is not None else None,
         height=(int(video.height) or None) if video is not None else None,
-        rotation=_rotation(video) if video is not None else 0,
+        rotation=rotation_of(video) if video is not None else 0,
         fps=_fps(video) if video is not None else None,
         has_audio=audio is not None,
         audio_codec=str(audio.codec_context.name) if audio is not None else None,
@@ -376,7 +376,7 @@ def _fps(stream: Any) -> float | None:
     return _finite(float(rate)) if rate else None
 
 
-def _rotation(stream: Any) -> int:
+def rotation_of(stream: Any) -> int:
     """Display rotation in degrees counter-clockwise, normalised to 0-359."""
     matrix = stream.codec_context.coded_side_data.get("display_matrix")
     if isinstance(matrix, bytes) and len(matrix) >= 36:
