@@ -460,7 +460,10 @@ class JobRunner(QObject):
         job = self._jobs.get(job_id)
         if job is not None and not self._shutting_down:
             if job.state is S.PROCESSING and job_id not in self._timers:
-                self._schedule_poll(job_id)
+                # Kling needs a while: the first look comes after first_poll_delay_s.
+                since_submit = time.time() - (job.submitted_at or 0.0)
+                first_wait = self._settings.first_poll_delay_s - since_submit
+                self._schedule_poll(job_id, first_wait if first_wait > 0 else None)
             elif job.state is S.DOWNLOADING and job_id not in self._busy:
                 self._run_download(job_id)
             elif job.state in (S.DONE, S.FAILED, S.STOPPED):
