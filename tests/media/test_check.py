@@ -297,3 +297,46 @@ def test_verdict_is_frozen(clip_factory: ClipFactory) -> None:
     verdict = check_clip(clip_factory("clip.mp4", 4.0))
     with pytest.raises(AttributeError):
         verdict.ok = False  # type: ignore[misc]
+
+
+def _fragmented_clip(path: Path, duration_s: float = 4.0, fps: int = 10) -> Path:
+    from fractions import Fraction
+
+    import av
+
+    flags = "frag_keyframe+empty_moov+default_base_moof"
+    with av.open(str(path), "w", format="mp4", options={"movflags": flags}) as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.codec_context.options = {"preset": "ultrafast", "g": str(fps)}
+        for index in range(round(duration_s * fps)):
+            frame = av.VideoFrame(1280, 720, "yuv420p")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def test_fragmented_mp4_is_judged_by_demuxing(tmp_path: Path) -> None:
+    verdict = check_clip(_fragmented_clip(tmp_path / "frag.mp4"))
+    assert verdict.ok, verdict.problems
+    assert verdict.probe is not None and verdict.probe.integrity == "demux"
+    assert verdict.duration_s == pytest.approx(4.0)
+
+
+def test_fragmented_mp4_cut_inside_a_fragment_is_caught(tmp_path: Path) -> None:
+    path = truncate_to(_fragmented_clip(tmp_path / "frag.mp4"), 0.7)
+    assert codes(check_clip(path)) == {"truncated"}
+
+
+def test_trailing_zero_padding_does_not_make_a_good_clip_look_broken(
+    clip_factory: ClipFactory,
+) -> None:
+    path = clip_factory("padded.mp4", 4.0, width=1280, height=720, fps=5)
+    with open(path, "ab") as handle:
+        handle.write(bytes(1000))
+    verdict = check_clip(path)
+    assert verdict.ok, verdict.problems
+    assert verdict.probe is not None and verdict.probe.integrity == "demux"

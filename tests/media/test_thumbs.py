@@ -100,3 +100,24 @@ def test_truncated_clip_still_gets_a_thumbnail_or_none(
     clip = truncate_to(clip_factory("cut.mp4", 4.0, faststart=True), 0.5)
     made = thumbnail(clip, cache_dir)
     assert made is None or png_size(made)[0] > 0
+
+
+def test_rotated_clip_gets_an_upright_thumbnail(tmp_path: Path, cache_dir: Path) -> None:
+    from fractions import Fraction
+
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.set_display_rotation(90)
+        for index in range(20):
+            frame = av.VideoFrame(320, 180, "yuv420p")
+            frame.pts, frame.time_base = index, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    made = thumbnail(path, cache_dir)
+    assert made is not None
+    width, height = png_size(made)
+    assert height == 90 and width < height
