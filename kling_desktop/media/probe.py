@@ -297,7 +297,7 @@ def _unreadable(sniffed: Sniffed) -> str:
 
 
 def _plausible_type(raw: bytes) -> bool:
-    return all(32 <= byte < 127 for byte in raw) or raw == b"\xa9too"
+    return all(32 <= byte < 127 for byte in raw)
 
 
 def _looks_like_text(head: bytes) -> bool:
