@@ -1,0 +1,104 @@
+"""200 jobs at once against a fast simulator (in its own process, so its threads don't count):
+all finish, and the app's thread count stays bounded by its pools, not by the job count."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from kling_desktop.api.client import KlingClient
+from kling_desktop.jobs.model import JobOptions, JobState
+from kling_desktop.jobs.store import JobStore
+from kling_desktop.runner.engine import JobRunner
+from kling_desktop.simulator import DEMO_TOKEN
+from tests.fixtures.media import ClipFactory
+from tests.jobs.conftest import fast_settings
+
+pytestmark = pytest.mark.slow
+JOBS = 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def remote_simulator(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "kling_desktop.simulator", "--port", str(port),
+            "--task-seconds", "1", "--account", "demo@example.com:50",
+            "--data-dir", str(tmp_path / "sim"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:  # wait until it accepts connections (another process: no signal to wait on)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("simulator did not start") from None
+            time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/v1/kling"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_200_jobs_finish_with_bounded_threads(
+    qtbot: QtBot, tmp_path: Path, clip_factory: ClipFactory, remote_simulator: str
+) -> None:
+    clip = clip_factory("one.mp4", 3.0, width=64, height=64, fps=5)
+    clips = []
+    for i in range(JOBS):
+        copy = tmp_path / "many" / f"clip{i:03}.mp4"
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(clip.read_bytes())
+        clips.append(copy)
+    settings = fast_settings()
+    settings.poll_interval_s = 1.0
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    runner = JobRunner(
+        store, lambda: KlingClient(remote_simulator, DEMO_TOKEN, backoff_s=0.05), settings
+    )
+    baseline = _threads()
+    peak = [baseline]
+    sampler = QTimer()
+    sampler.timeout.connect(lambda: peak.__setitem__(0, max(peak[0], _threads())))
+    sampler.start(50)
+    try:
+        runner.add_files(clips, JobOptions(email="demo@example.com"), start=True)
+        qtbot.waitUntil(
+            lambda: all(j.state in (JobState.DONE, JobState.FAILED) for j in runner.jobs()),
+            timeout=240_000,
+        )
+    finally:
+        sampler.stop()
+        runner.shutdown()
+        store.close()
+    states = [j.state for j in runner.jobs()]
+    assert states.count(JobState.DONE) == JOBS, {j.error_message for j in runner.jobs()}
+    # Pools: 2 checks + 3 transfers + 4 network; Qt may add a couple of its own.
+    print(f"threads: baseline {baseline}, peak {peak[0]}")
+    assert peak[0] - baseline <= 14
