@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--self-test" in argv:
         from kling_desktop.selftest import run_self_test
 
-        return run_self_test([a for a in argv if a != "--self-test"])
+        return int(run_self_test([a for a in argv if a != "--self-test"]))
     from kling_desktop.gui.launch import run_gui
 
     return run_gui(argv)

@@ -97,7 +97,7 @@ class Settings:
 
 def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
     """Return ``value`` as the field's type, or None when it does not fit."""
-    kind = type(f.default)
+    kind: type = type(f.default)
     if kind is bool:
         return value if isinstance(value, bool) else None
     if kind in (int, float):

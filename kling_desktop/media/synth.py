@@ -43,18 +43,20 @@ def make_clip(
     options = {"movflags": "+faststart"} if faststart and container in ("mp4", "mov") else {}
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", format=fmt, options=options) as out:
-        vstream = None
+        vstream: av.video.stream.VideoStream | None = None
         if video and vcodec:
-            vstream = out.add_stream(vcodec, rate=fps)
+            vstream = out.add_stream(vcodec, rate=fps)  # type: ignore[assignment]
+            assert vstream is not None
             vstream.width = width
             vstream.height = height
             vstream.pix_fmt = "yuv420p"
             vstream.codec_context.time_base = Fraction(1, fps)
             if vcodec == "libx264":
                 vstream.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
-        astream = None
+        astream: av.audio.stream.AudioStream | None = None
         if audio or not video:
-            astream = out.add_stream(acodec, rate=48000)
+            astream = out.add_stream(acodec, rate=48000)  # type: ignore[assignment]
+            assert astream is not None
             astream.layout = "stereo" if acodec == "libopus" else "mono"
         if vstream is not None:
             _write_video(out, vstream, duration_s, fps, width, height)
