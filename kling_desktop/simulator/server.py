@@ -1019,8 +1019,8 @@ class Simulator:
         handler.send_response(200)
         handler.send_header("Content-Type", ctype)
         handler.send_header("Content-Length", str(size))
+        handler.mark(200)
         handler.end_headers()
-        handler.status_sent = 200
         limit = size // 2 if cut else size
         sent = 0
         with target.open("rb") as fh:
@@ -1092,6 +1092,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 60  # idle keep-alive connections end eventually
     status_sent = 0
+    _record: RequestRecord | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -1123,12 +1124,14 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         self.status_sent = 0
         self._body_read = False
+        self._record = RequestRecord(method, parts.path, query, 0)
         try:
             sim.route(self, method, parts.path, query)
         except _Reply as reply:
             self._answer(reply)
         except _Drop:
             self.close_connection = True
+            self.mark(0)
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
         except (BrokenPipeError, ConnectionResetError):
@@ -1139,7 +1142,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(_error(500, "Internal simulator error"))
             self.close_connection = True
         finally:
-            sim._record(RequestRecord(method, parts.path, query, self.status_sent))
+            self.mark(self.status_sent)
+
+    def mark(self, status: int) -> None:
+        """Log the request with its status once, *before* the client can see the answer, so
+        a test that asserts on ``Simulator.requests`` right after a call never races."""
+        self.status_sent = status
+        record, self._record = self._record, None
+        if record is not None:
+            self.server.sim._record(RequestRecord(record.method, record.path, record.query, status))
 
     def _answer(self, reply: _Reply) -> None:
         if not self._body_read and int(self.headers.get("Content-Length") or 0) > 0:
@@ -1161,8 +1172,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
+        self.mark(reply.status)
         self.end_headers()
-        self.status_sent = reply.status
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(data)
             self.wfile.flush()
