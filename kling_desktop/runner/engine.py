@@ -78,6 +78,21 @@ class BatchSummary:
 ClientFactory = Callable[[], KlingClient | None]
 
 
+class ReconcilePending(Exception):
+    """A submit's outcome is unknown and the service could not be asked yet."""
+
+    code = "reconcile_pending"
+
+    def __str__(self) -> str:
+        return "Checking with Kling whether it received the clip…"
+
+
+#: Gateway answers (a proxy in between) say nothing about whether Kling got the submit.
+_AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
+#: Uploads and downloads are safe to repeat: this many tries before the job fails.
+TRANSFER_TRIES = 5
+
+
 class NoClient(Exception):
     def __str__(self) -> str:
         return "No useapi.net API token is set up. Open Accounts to add one."
@@ -106,9 +121,11 @@ class JobRunner(QObject):
         client_factory: ClientFactory,
         settings: Settings,
         *,
+        transfer_backoff_s: float = 2.0,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._transfer_backoff_s = transfer_backoff_s
         self._store = store
         self._client_factory = client_factory
         self._settings = settings
@@ -117,6 +134,8 @@ class JobRunner(QObject):
         self._busy: dict[int, CancelToken] = {}  # jobs with a worker in flight
         self._timers: dict[int, QTimer] = {}
         self._start_after_check: set[int] = set()
+        self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
+        self._download_tries: dict[int, int] = {}
         self._batch: set[int] = set()
         self._online: bool | None = None
         self._idle = True
@@ -270,6 +289,8 @@ class JobRunner(QObject):
         self._cancel_timer(job_id)
         self._start_after_check.discard(job_id)
         self._batch.discard(job_id)
+        self._not_before.pop(job_id, None)
+        self._download_tries.pop(job_id, None)
         self._store.remove(job_id)
         del self._jobs[job_id]
         self._progress.pop(job_id, None)
@@ -365,10 +386,14 @@ class JobRunner(QObject):
             if self._jobs.get(job_id) is not None
             and self._jobs[job_id].state in (S.QUEUED, S.UPLOADING, S.DOWNLOADING)
         )
+        now = time.monotonic()
         for job in self.jobs():
             if transfers >= max(1, self._settings.concurrency):
                 break
             if job.state is S.QUEUED and job.id not in self._busy:
+                if self._not_before.get(job.id, 0.0) > now:
+                    continue
+                self._not_before.pop(job.id, None)
                 transfers += 1
                 self._run_send(job.id)
 
@@ -471,6 +496,11 @@ class JobRunner(QObject):
         self._pump()
         self._update_idle()
 
+    def _backoff(self, attempt: int) -> float:
+        """Pause before repeating a failed upload or download: doubles, at most a minute."""
+        base = self._transfer_backoff_s * 2 ** max(0, attempt - 1)
+        return min(base, 60.0) * random.uniform(0.8, 1.2)
+
     def _wake_slot_waiters(self, email: str) -> None:
         """A finished job frees a Kling slot on its account: let waiting submits try soon."""
         for job in self.jobs():
@@ -565,10 +595,20 @@ class JobRunner(QObject):
                 error_message="",
             )
         except (errors.Timeout, errors.NetworkError, errors.MalformedResponse) as exc:
-            # The request may have reached Kling: never resend, find out instead.
-            log.warning("job %s: submit outcome unknown (%s); reconciling", job.id, exc.code)
-            return self._reconcile_now(client, job)
+            return self._after_unknown_submit(client, job, exc)
+        except errors.ServerError as exc:
+            if exc.status in _AMBIGUOUS_STATUSES:
+                return self._after_unknown_submit(client, job, exc)
+            raise
         return self._adopt(job, task)
+
+    def _after_unknown_submit(self, client: KlingClient, job: Job, exc: errors.ApiError) -> Job:
+        # The request may have reached Kling: never resend, find out instead.
+        log.warning("job %s: submit outcome unknown (%s); reconciling", job.id, exc.code)
+        try:
+            return self._reconcile_now(client, job)
+        except errors.ApiError as again:
+            raise ReconcilePending() from again
 
     def _adopt(self, job: Job, task: Task) -> Job:
         fields: dict[str, Any] = {
@@ -600,6 +640,25 @@ class JobRunner(QObject):
                 return
         if job.state is S.UPLOADING and isinstance(exc, Cancelled):
             self._set(self._store.transition(job_id, S.QUEUED))
+            return
+        if isinstance(exc, ReconcilePending):
+            # Still "submitting" with no task id: ask again later; never resubmit.
+            self._set_online(False, str(exc.__cause__ or exc))
+            self._progress[job_id] = Progress(None, str(exc))
+            self.job_progress.emit(job_id, self._progress[job_id])
+            self._schedule(job_id, 15.0, self._run_reconcile)
+            return
+        if job.state is S.UPLOADING and _is_transient(exc) and job.upload_attempts < TRANSFER_TRIES:
+            # Nothing was spent: queue it again after a pause and let it retry by itself.
+            self._set_online(False, str(exc))
+            delay = self._backoff(job.upload_attempts)
+            self._not_before[job_id] = time.monotonic() + delay
+            self._set(self._store.transition(job_id, S.QUEUED))
+            self._progress[job_id] = Progress(
+                None, f"Upload interrupted · retrying in {delay:.0f} s"
+            )
+            self.job_progress.emit(job_id, self._progress[job_id])
+            QTimer.singleShot(int(delay * 1000) + 50, self, self._pump)
             return
         if isinstance(exc, errors.NotFound) and job.state is S.SUBMITTING:
             # Kling lost the uploaded file: a retry uploads it again.
@@ -747,8 +806,19 @@ class JobRunner(QObject):
             )
 
         def failed(job_id: int, exc: BaseException) -> None:
-            if isinstance(exc, errors.NetworkError | errors.Timeout | errors.ServerError):
+            if _is_transient(exc):
                 self._set_online(False, str(exc))
+                tries = self._download_tries.get(job_id, 0) + 1
+                self._download_tries[job_id] = tries
+                if tries < TRANSFER_TRIES:
+                    delay = self._backoff(tries)
+                    self._progress[job_id] = Progress(
+                        None, f"Download interrupted · retrying in {delay:.0f} s"
+                    )
+                    self.job_progress.emit(job_id, self._progress[job_id])
+                    self._schedule(job_id, delay, self._run_download)
+                    return
+            self._download_tries.pop(job_id, None)
             self._fail(job_id, S.FAILED, exc, code_prefix="download_")
 
         self._run(job_id, self._transfer_pool, work, on_error=failed)
@@ -765,6 +835,8 @@ class JobRunner(QObject):
         self._jobs[job.id] = job
         if job.state is not old.state:
             self._progress.pop(job.id, None)
+            if job.state is not S.DOWNLOADING:
+                self._download_tries.pop(job.id, None)
             if job.state is S.READY and job.id in self._start_after_check:
                 self._start_after_check.discard(job.id)
                 self._jobs[job.id] = job = self._store.transition(job.id, S.QUEUED)
@@ -862,6 +934,10 @@ class JobRunner(QObject):
 
 
 _POLL_AGAIN_CODES = frozenset({"poll_timeout", "network", "timeout", "server_error", "malformed"})
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, errors.ApiError) and exc.transient
 
 
 def _blocking(problem: Any) -> bool:

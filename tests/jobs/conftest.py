@@ -31,14 +31,15 @@ class Engine:
     def __init__(self, db: Path, simulator: Simulator, qtbot: QtBot) -> None:
         self.db = db
         self.simulator = simulator
+        self.url = simulator.url
         self.qtbot = qtbot
         self.settings = fast_settings()
         self.token = DEMO_TOKEN
         self.store = JobStore(db)
-        self.runner = JobRunner(self.store, self._client, self.settings)
+        self.runner = JobRunner(self.store, self._client, self.settings, transfer_backoff_s=0.02)
 
     def _client(self) -> KlingClient:
-        return KlingClient(self.simulator.url, self.token, timeout=5.0, backoff_s=0.01)
+        return KlingClient(self.url, self.token, timeout=5.0, backoff_s=0.01)
 
     def add(self, *paths: Path, start: bool = True, **options: object) -> list[int]:
         opts = JobOptions(email=DEMO_EMAIL, **options)  # type: ignore[arg-type]
@@ -58,7 +59,7 @@ class Engine:
         self.runner.shutdown()
         self.store.close()
         self.store = JobStore(self.db)
-        self.runner = JobRunner(self.store, self._client, self.settings)
+        self.runner = JobRunner(self.store, self._client, self.settings, transfer_backoff_s=0.02)
 
     def close(self) -> None:
         self.runner.shutdown()

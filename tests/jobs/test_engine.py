@@ -130,8 +130,33 @@ def test_bad_token_holds_the_queue_instead_of_failing_clips(
     assert engine.wait_state(job_id, S.DONE, S.FAILED).state is S.DONE
 
 
-def test_failed_download_retries_without_resubmitting(engine: Engine, clip: Path) -> None:
+def test_download_cut_off_once_recovers_by_itself(engine: Engine, clip: Path) -> None:
     engine.simulator.scenario.truncate_downloads = 1
+    [job_id] = engine.add(clip)
+    job = engine.wait_state(job_id, S.DONE, S.FAILED)
+    assert job.state is S.DONE, job.error_message
+    assert job.output_path is not None and has_audio(job.output_path)
+    assert engine.simulator.submit_count == 1
+
+
+def test_upload_retries_by_itself_when_the_service_comes_back(engine: Engine, clip: Path) -> None:
+    [job_id] = engine.add(clip, start=False)
+    engine.wait_state(job_id, S.READY)
+    port = int(engine.simulator.url.split(":")[2].split("/")[0])
+    engine.simulator.stop()  # the service vanishes: uploads fail with a network error
+    engine.runner.start()
+    engine.qtbot.waitUntil(lambda: engine.job(job_id).upload_attempts >= 2, timeout=10_000)
+    assert engine.job(job_id).state in (S.QUEUED, S.UPLOADING)
+    engine.simulator = Simulator(port=port, data_dir=engine.simulator.data_dir).start()
+    try:
+        job = engine.wait_state(job_id, S.DONE, S.FAILED, timeout=30_000)
+        assert job.state is S.DONE, job.error_message
+    finally:
+        engine.simulator.stop()
+
+
+def test_failed_download_retries_without_resubmitting(engine: Engine, clip: Path) -> None:
+    engine.simulator.scenario.truncate_downloads = 5  # more cuts than the engine's tries
     [job_id] = engine.add(clip)
     job = engine.wait_state(job_id, S.FAILED, S.DONE)
     assert job.state is S.FAILED
