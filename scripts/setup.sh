@@ -40,7 +40,10 @@ fi
 # and pyproject.toml pins 6.11.x on 3.11. Prefer the newest Python we can find.
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
-  for candidate in python3.13 python3.12 python3.11 python3; do
+  # pyenv keeps extra versions off PATH unless selected: look in its folder too.
+  for candidate in python3.12 python3.13 \
+      "$HOME"/.pyenv/versions/3.12*/bin/python3 "$HOME"/.pyenv/versions/3.13*/bin/python3 \
+      python3.11 python3; do
     if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       PYTHON="$candidate"; break
     fi
