@@ -257,3 +257,12 @@ def test_keep_original_sound_is_sent(engine: Engine, clip_factory: ClipFactory, 
     with av.open(str(output)) as container:
         # The simulator keeps the clip's own track beside the new one only when asked.
         assert len(container.streams.audio) == (2 if keep else 1)
+
+
+def test_clean_master_is_preferred_when_asked(engine: Engine, clip: Path) -> None:
+    engine.settings.prefer_clean_master = True
+    [job_id] = engine.add(clip)
+    job = engine.wait_state(job_id, S.DONE, S.FAILED)
+    assert job.state is S.DONE, job.error_message
+    assert job.result_kind == "clean"
+    assert any(r.path.endswith("/assets/download") for r in engine.simulator.requests)
