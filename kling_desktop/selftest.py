@@ -268,7 +268,7 @@ def _step_keyring() -> dict[str, Any]:
 def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[str, Any]:
     simulator = _optional_module("kling_desktop.simulator", pending=True)
     engine = _optional_module("kling_desktop.runner.engine", pending=True)
-    if not hasattr(simulator, "Simulator"):
+    if not hasattr(simulator, "Simulator") or not hasattr(simulator, "Scenario"):
         raise StepPending("kling_desktop.simulator.Simulator is not built yet")
     from kling_desktop.api.client import KlingClient
     from kling_desktop.jobs.model import JobOptions, JobState
@@ -287,7 +287,7 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
     settings = Settings(
         output_folder=str(output), poll_interval_s=0.5, first_poll_delay_s=0.2, auto_start=True
     )
-    sim = simulator.Simulator(task_seconds=1.0).start()
+    sim = simulator.Simulator(scenario=simulator.Scenario(task_seconds=1.0)).start()
     store = None
     runner = None
     try:
