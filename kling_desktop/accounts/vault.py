@@ -66,14 +66,23 @@ class VaultUnavailable(Exception):
         "can't be saved. You can use it for this run only."
     )
 
-    def __init__(self, detail: str = "", *, backend: str = "") -> None:
+    locked_message = (
+        "The password store ({backend}) is locked, so the token can't be read or saved. "
+        "Unlock it and try again, or use the token for this run only."
+    )
+
+    def __init__(self, detail: str = "", *, backend: str = "", locked: bool = False) -> None:
         super().__init__(detail)
         self.detail = redact(detail)
         self.backend = backend
+        #: The store exists but is locked (unlocking it would help).
+        self.locked = locked
 
     def __str__(self) -> str:
-        extra = ": ".join(part for part in (self.backend, self.detail) if part)
-        return f"{self.message} ({extra})" if extra else self.message
+        if self.locked:
+            text = self.locked_message.format(backend=self.backend or "keyring")
+            return f"{text} ({self.detail})" if self.detail else text
+        return f"{self.message} (Details: {self.detail})" if self.detail else self.message
 
 
 class InvalidToken(ValueError):
@@ -167,8 +176,13 @@ class Vault:
         return any(_is_secure(b) for b in _chained(self._resolve()))
 
     def _unavailable(self, exc: BaseException | None = None) -> VaultUnavailable:
-        detail = f"{type(exc).__name__}: {exc}" if exc is not None else "no secure backend"
-        return VaultUnavailable(detail, backend=self.backend_name())
+        if exc is None:  # nothing secure to use: name what keyring offered, for support
+            detail = ", ".join(_qualname(b) for b in _chained(self._resolve())) or "none"
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        locked = isinstance(exc, keyring.errors.KeyringLocked) or "locked" in str(exc).lower()
+        name = self.backend_name() if self.available() else ""
+        return VaultUnavailable(detail, backend=name, locked=locked)
 
     def _secure_backend(self) -> keyring.backend.KeyringBackend:
         backend = self._resolve()
@@ -311,6 +325,8 @@ class Vault:
         try:
             saved = self.get_token(profile)
         except (VaultUnavailable, InvalidProfile) as exc:
-            log.warning("Could not read the API token from the keyring: %s", exc)
+            # No keyring at all is a known state (the user was told); a failing one is not.
+            level = logging.WARNING if self.available() else logging.INFO
+            log.log(level, "Could not read the API token from the keyring: %s", exc)
             return None, ""
         return (saved, "keyring") if saved else (None, "")

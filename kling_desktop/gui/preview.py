@@ -184,6 +184,9 @@ class Player(QObject):
             return
         # Stop first: stopping reports the *old* media as loaded, before the source changes.
         self._player.stop()
+        if path is not None and path == self._source:
+            # The same file again (e.g. downloaded anew): make Qt really reopen it.
+            self._player.setSource(QUrl())
         self._source = path
         self._player.setSource(QUrl.fromLocalFile(str(path)) if path is not None else QUrl())
         self.source_changed.emit(path)
@@ -297,6 +300,7 @@ class PreviewPane(QWidget):
         self.video: QWidget
         if self.player.available:
             self.video = QVideoWidget(self)
+            self.video.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # click it, then Space plays
             self.player.set_video_output(self.video)
         else:
             self.video = QLabel(self.tr("Playback is not available on this computer."), self)
@@ -407,7 +411,7 @@ class PreviewPane(QWidget):
         self.result_button.setChecked(True)
         self._set_controls_enabled(False)
         self._set_time(0, 0)
-        self._hide_note()
+        self._show_note(self.tr("Select a clip to preview it."))
 
     def current(self) -> int:
         """:attr:`RESULT` or :attr:`ORIGINAL`."""

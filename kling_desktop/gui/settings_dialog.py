@@ -14,6 +14,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop.api.client import validate_base_url
-from kling_desktop.api.errors import ApiError
+from kling_desktop.api.errors import ApiError, InsecureUrl
 from kling_desktop.paths import app_paths
 from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import API_URL_ENV, DEFAULT_API_URL, Settings
@@ -52,7 +53,8 @@ def base_url_problem(url: str) -> str:
         validate_base_url(url)
     except ApiError as exc:  # InvalidUrl or InsecureUrl
         # Their str() quotes "the service"; this check is local, so say it plainly.
-        detail = f" ({exc.server_text})" if exc.server_text else ""
+        insecure = isinstance(exc, InsecureUrl)  # its summary and hint already say it all
+        detail = f" ({exc.server_text})" if exc.server_text and not insecure else ""
         return f"{exc.summary}{detail} {exc.hint}".strip()
     return ""
 
@@ -135,6 +137,9 @@ class SettingsDialog(QDialog):
         self.api_url = QLineEdit(advanced)
         self.api_url.setAccessibleName(label("api_url"))
         self.api_url.setPlaceholderText(DEFAULT_API_URL)
+        self.api_url.setMinimumWidth(
+            self.api_url.fontMetrics().horizontalAdvance(DEFAULT_API_URL) + 24
+        )
         self.reset_url_button = QPushButton(self.tr("Default"), advanced)
         self.reset_url_button.setToolTip(DEFAULT_API_URL)
         url_row = QHBoxLayout()
@@ -229,7 +234,9 @@ class SettingsDialog(QDialog):
     def _validate(self) -> None:
         problem = base_url_problem(self.api_url.text())
         self.url_error.setText(problem)
-        self.url_error.setVisible(bool(problem))
+        if self.url_error.isVisibleTo(self) != bool(problem):
+            self.url_error.setVisible(bool(problem))
+            self._fit_height()
         folder_missing = self.in_folder.isChecked() and not self.folder_edit.text().strip()
         self.folder_edit.setEnabled(self.in_folder.isChecked())
         self.browse_button.setEnabled(self.in_folder.isChecked())
@@ -242,6 +249,21 @@ class SettingsDialog(QDialog):
             self.ok_button.setToolTip(problem)
         else:
             self.ok_button.setToolTip("")
+
+    def _fit_height(self) -> None:
+        """Grow to show a wrapped message in full (word-wrapped labels need height-for-width)."""
+        layout = self.layout()
+        if layout is None or not self.isVisible():
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+        needed = max(needed, layout.totalMinimumSize().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_height()
 
     @Slot()
     def browse(self) -> None:
@@ -296,6 +318,7 @@ class SettingsDialog(QDialog):
                 self.tr("The settings could not be saved: {why}").format(why=exc)
             )
             self.save_error.setVisible(True)
+            self._fit_height()
             self._validate()
 
         run_in_thread(lambda: snapshot.save(target), saved, failed)

@@ -96,6 +96,7 @@ def test_no_secure_store_says_so_and_never_writes(
         with pytest.raises(VaultUnavailable) as info:
             call()
         text = str(info.value)
+        assert not info.value.locked
         assert text.startswith("No secure password store (keyring) is available")
         assert "for this run only" in text
         assert TOKEN not in text
@@ -114,7 +115,9 @@ def test_keyring_errors_become_vault_unavailable_and_are_logged_without_token(
     assert vault.available()
     with pytest.raises(VaultUnavailable) as info:
         vault.set_token(TOKEN)
-    assert "locked" in str(info.value)
+    assert info.value.locked
+    assert str(info.value).startswith("The password store (LockedKeyring) is locked")
+    assert "for this run only" in str(info.value)
     with caplog.at_level(logging.DEBUG, logger="kling_desktop"):
         assert vault.token(env={}) is None
     assert "locked" in caplog.text

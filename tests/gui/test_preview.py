@@ -170,6 +170,12 @@ def test_clear_and_injected_player(qtbot: QtBot, clip_factory: ClipFactory) -> N
     assert pane.player is player
     pane.show_job(clip_factory("a.mp4", 3.0, audio=True), None)
     _wait_loaded(qtbot, player)
+    # Showing the same file again (a fresh download) really reopens it.
+    statuses: list[object] = []
+    player.media_status_changed.connect(statuses.append)
+    pane.show_job(player.source, None)
+    _wait_loaded(qtbot, player)
+    assert Status.LoadingMedia in statuses
     pane.clear()
     assert player.source is None
     assert not pane.play_button.isEnabled()
