@@ -8,7 +8,7 @@
 #     kling-desktop_<version>_amd64.deb             installs to /opt/kling-desktop, /usr/bin, /usr/share
 # The PyInstaller bundle itself is left in build/linux/bundle/kling-desktop.
 #
-# The Python used (default: $VIRTUAL_ENV/bin/python, else python3) must have the app and
+# The Python used (default: $VIRTUAL_ENV, else .venv, else python3) must have the app and
 # PyInstaller installed: pip install '.[build]'. Needs dpkg-deb, tar, gzip, strip (binutils).
 # Fails when the unpacked bundle is bigger than KLING_MAX_BUNDLE_MIB (default below).
 set -euo pipefail
@@ -29,8 +29,10 @@ while [ $# -gt 0 ]; do
         *) echo "build_linux.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
-if [ -z "$PYTHON" ]; then
-    if [ -n "${VIRTUAL_ENV:-}" ]; then PYTHON=$VIRTUAL_ENV/bin/python; else PYTHON=python3; fi
+if [ -z "$PYTHON" ]; then  # the active venv, else the project's .venv (scripts/setup.sh), else python3
+    if [ -n "${VIRTUAL_ENV:-}" ]; then PYTHON=$VIRTUAL_ENV/bin/python
+    elif [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python
+    else PYTHON=python3; fi
 fi
 for tool in dpkg-deb tar gzip strip; do
     command -v "$tool" >/dev/null || { echo "build_linux.sh: $tool is missing (apt-get install dpkg binutils)" >&2; exit 2; }
