@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 
-class Cancelled(Exception):  # noqa: N818 - reads better at the raise site than CancelledError
+class Cancelled(Exception):
     """Raised inside a step when its cancel token was set."""
 
     def __str__(self) -> str:

@@ -498,7 +498,7 @@ class JobRunner(QObject):
 
     def _backoff(self, attempt: int) -> float:
         """Pause before repeating a failed upload or download: doubles, at most a minute."""
-        base = self._transfer_backoff_s * 2 ** max(0, attempt - 1)
+        base: float = self._transfer_backoff_s * 2.0 ** max(0, attempt - 1)
         return min(base, 60.0) * random.uniform(0.8, 1.2)
 
     def _wake_slot_waiters(self, email: str) -> None:
