@@ -163,6 +163,23 @@ else
     echo "skip: Secret Service self-test (install gnome-keyring to run it)"
 fi
 
+# The window itself: it must come up and stay up (a missing module or plugin kills it at once).
+if [ -f "$ROOT/kling_desktop/gui/launch.py" ]; then
+    rc=0
+    env -i PATH=/usr/bin:/bin HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CACHE_HOME="$TMP/cache" \
+        XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" KLING_DESKTOP_HOME="$TMP/gui-home" \
+        LANG=C.UTF-8 PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring \
+        xvfb-run -a -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb \
+        timeout 8 "$BUNDLE/kling-desktop" >"$TMP/gui.out" 2>"$TMP/gui.err" || rc=$?
+    if [ "$rc" -eq 124 ]; then
+        pass "the window starts under Xvfb and stays up"
+    else
+        fail "the window exited with code $rc within 8 s"; tail -20 "$TMP/gui.err" >&2
+    fi
+else
+    echo "skip: window start (kling_desktop/gui/launch.py is not built yet)"
+fi
+
 if [ "$failures" -gt 0 ]; then
     echo "test_linux_packages.sh: $failures check(s) failed" >&2
     exit 1
