@@ -9,7 +9,7 @@
 # The PyInstaller bundle itself is left in build/linux/bundle/kling-desktop.
 #
 # The Python used (default: $VIRTUAL_ENV, else .venv, else python3) must have the app and
-# PyInstaller installed: pip install '.[build]'. Needs dpkg-deb, tar, gzip, strip (binutils).
+# PyInstaller installed: pip install '.[build]'. Needs dpkg-deb, tar, gzip, strip + objdump (binutils).
 # Fails when the unpacked bundle is bigger than KLING_MAX_BUNDLE_MIB (default below).
 set -euo pipefail
 
@@ -34,7 +34,7 @@ if [ -z "$PYTHON" ]; then  # the active venv, else the project's .venv (scripts/
     elif [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python
     else PYTHON=python3; fi
 fi
-for tool in dpkg-deb tar gzip strip; do
+for tool in dpkg-deb tar gzip strip objdump; do
     command -v "$tool" >/dev/null || { echo "build_linux.sh: $tool is missing (apt-get install dpkg binutils)" >&2; exit 2; }
 done
 "$PYTHON" -m PyInstaller --version >/dev/null 2>&1 || {
@@ -67,6 +67,12 @@ if [ "$size_mib" -gt "$MAX_MIB" ]; then
     exit 1
 fi
 
+# The newest glibc symbol version anything in the bundle uses: the oldest system it runs on.
+GLIBC_MIN=$( { find "$BUNDLE" -type f \( -name '*.so*' -o -name "$NAME" \) -exec objdump -T {} + 2>/dev/null || true; } \
+    | grep -o 'GLIBC_2\.[0-9]*' | sort -t. -k2 -n -u | tail -1 | sed 's/GLIBC_//')
+[ -n "$GLIBC_MIN" ] || { echo "build_linux.sh: could not read the glibc version the bundle needs" >&2; exit 1; }
+echo "==> needs glibc >= $GLIBC_MIN"
+
 echo "==> $TARNAME.tar.gz (in the background)"
 stage=$BUILD/tar/$TARNAME
 mkdir -p "$stage"
@@ -76,7 +82,8 @@ mkdir -p "$stage/icons"
 cp -a resources/icons/hicolor "$stage/icons/"
 cp resources/icons/$NAME.svg "$stage/icons/"
 cp packaging/linux/install-desktop-entry.sh "$stage"/
-sed -e "s/@VERSION@/$VERSION/g" -e "s/@DEB_VERSION@/$DEB_VERSION/g" packaging/linux/README.txt > "$stage/README.txt"
+sed -e "s/@VERSION@/$VERSION/g" -e "s/@DEB_VERSION@/$DEB_VERSION/g" -e "s/@GLIBC_MIN@/$GLIBC_MIN/g" \
+    packaging/linux/README.txt > "$stage/README.txt"
 GZIP_CMD=gzip
 command -v pigz >/dev/null && GZIP_CMD=pigz
 # Compressing is most of the packaging time: the tarball compresses while the .deb is staged.
@@ -100,6 +107,7 @@ done
 install -m 0644 resources/icons/$NAME.svg "$root/usr/share/icons/hicolor/scalable/apps/$NAME.svg"
 installed_kib=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@DEB_VERSION@/$DEB_VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_SIZE@/$installed_kib/" \
+    -e "s/@GLIBC_MIN@/$GLIBC_MIN/" \
     packaging/linux/control.in > "$root/DEBIAN/control"
 # No maintainer scripts: dpkg's triggers from desktop-file-utils and hicolor-icon-theme refresh
 # the MIME and icon caches. Files are root-owned without needing fakeroot.

@@ -54,6 +54,7 @@ field() { dpkg-deb -f "$DEB" "$1"; }
 for dep in libpulse0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libegl1 libgl1 libfontconfig1 libxkbcommon-x11-0; do
     field Depends | grep -qw -- "$dep" || fail "Depends lacks $dep"
 done
+field Depends | grep -qE 'libc6 \(>= 2\.[0-9]+\)' || fail "Depends lacks the glibc the bundle needs"
 pass "Depends: $(field Depends | tr -d '\n' | cut -c1-90)…"
 if dpkg-deb -c "$DEB" | awk '{print $2}' | grep -qv '^root/root$'; then fail "files not owned by root"; else pass "all files root:root"; fi
 

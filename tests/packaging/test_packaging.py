@@ -268,7 +268,7 @@ def test_shell_scripts_parse_and_are_executable(script: str) -> None:
 
 def test_debian_control_template_has_every_placeholder() -> None:
     control = (PACKAGING / "linux" / "control.in").read_text(encoding="utf-8")
-    for placeholder in ("@DEB_VERSION@", "@ARCH@", "@INSTALLED_SIZE@"):
+    for placeholder in ("@DEB_VERSION@", "@ARCH@", "@INSTALLED_SIZE@", "@GLIBC_MIN@"):
         assert placeholder in control
     depends = next(line for line in control.splitlines() if line.startswith("Depends:"))
     for package in ("libpulse0", "libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libegl1"):
