@@ -1,0 +1,483 @@
+"""The job list: a table model fed by the runner's signals, a filter proxy and a row delegate.
+
+The model keeps one snapshot per job (the runner's ``Job`` values) plus the latest progress and
+thumbnail; it never asks the runner for anything slow. Thumbnails are made on a pool thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from kling_desktop.jobs.model import Job, JobState
+from kling_desktop.runner.engine import JobRunner, Progress
+from kling_desktop.runner.worker import run_in_thread
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+#: The job behind a row, for views and actions.
+JOB_ROLE = Qt.ItemDataRole.UserRole + 1
+#: A sortable value per column.
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+#: The :class:`Progress` of the row (state column).
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 3
+
+THUMB_SIZE = QSize(80, 45)
+
+
+class Column(enum.IntEnum):
+    THUMBNAIL = 0
+    NAME = 1
+    DURATION = 2
+    ACCOUNT = 3
+    STATE = 4
+    MESSAGE = 5
+
+
+def _headers() -> dict[Column, str]:
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("JobTableModel", text)
+
+    return {
+        Column.THUMBNAIL: "",
+        Column.NAME: tr("Clip"),
+        Column.DURATION: tr("Length"),
+        Column.ACCOUNT: tr("Account"),
+        Column.STATE: tr("Status"),
+        Column.MESSAGE: tr("Details"),
+    }
+
+
+class JobFilter(enum.Enum):
+    ALL = "all"
+    ACTIVE = "active"
+    DONE = "done"
+    FAILED = "failed"
+
+    def accepts(self, state: JobState) -> bool:
+        if self is JobFilter.ALL:
+            return True
+        if self is JobFilter.ACTIVE:
+            # Ready clips wait for "Add sound": they are work still to do.
+            return state.is_active or state is JobState.READY
+        if self is JobFilter.DONE:
+            return state is JobState.DONE
+        return state in _NEEDS_ATTENTION
+
+
+_NEEDS_ATTENTION = frozenset(
+    {JobState.FAILED, JobState.REJECTED, JobState.UNCERTAIN, JobState.STOPPED}
+)
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return format_clock(seconds)
+
+
+def format_clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
+    """The one-line status of a row: the engine's progress text, else the state's label."""
+    if progress.text:
+        return progress.text
+    label = QCoreApplication.translate("JobState", job.state.label)
+    if job.state is JobState.PROCESSING and job.submitted_at:
+        elapsed = (now if now is not None else time.time()) - job.submitted_at
+        return f"{label} · {format_clock(elapsed)}"
+    if job.state in (JobState.UPLOADING, JobState.DOWNLOADING) and progress.fraction is not None:
+        return f"{label} {round(progress.fraction * 100)} %"
+    return label
+
+
+def message_text(job: Job) -> str:
+    return job.error_message or job.warnings
+
+
+ThumbnailMaker = Callable[[Path], Path | None]
+
+
+def default_thumbnail_maker(cache_dir: Path) -> ThumbnailMaker | None:
+    """``media.thumbs.thumbnail`` bound to the cache folder, or None while it is unavailable."""
+    try:
+        from kling_desktop.media.thumbs import thumbnail
+    except ImportError:
+        return None
+
+    def make(path: Path) -> Path | None:
+        return thumbnail(path, cache_dir)
+
+    return make
+
+
+class JobTableModel(QAbstractTableModel):
+    """One row per job, in the order the runner reported them."""
+
+    def __init__(
+        self,
+        runner: JobRunner,
+        *,
+        thumbnail_maker: ThumbnailMaker | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._thumbnail_maker = thumbnail_maker
+        self._ids: list[int] = []
+        self._jobs: dict[int, Job] = {}
+        self._progress: dict[int, Progress] = {}
+        self._thumbs: dict[int, QPixmap] = {}
+        self._thumb_pending: set[int] = set()
+        self._headers = _headers()
+        # Ticks the "Adding sound · 0:42" clocks; runs only while something is processing.
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self._tick)
+        runner.job_added.connect(self._on_added)
+        runner.job_changed.connect(self._on_changed)
+        runner.job_removed.connect(self._on_removed)
+        runner.job_progress.connect(self._on_progress)
+        for job in runner.jobs():
+            self._on_added(job)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def job_at(self, row: int) -> Job | None:
+        if 0 <= row < len(self._ids):
+            return self._jobs[self._ids[row]]
+        return None
+
+    def job(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def jobs(self) -> list[Job]:
+        return [self._jobs[i] for i in self._ids]
+
+    def row_of(self, job_id: int) -> int:
+        try:
+            return self._ids.index(job_id)
+        except ValueError:
+            return -1
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        column = Column(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._headers[column]
+        if role == Qt.ItemDataRole.ToolTipRole and column is Column.THUMBNAIL:
+            return self.tr("Thumbnail")
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        job = self.job_at(index.row())
+        if job is None:
+            return None
+        column = Column(index.column())
+        if role == JOB_ROLE:
+            return job
+        if role == PROGRESS_ROLE:
+            return self._progress.get(job.id, Progress())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(job, column)
+        if role == SORT_ROLE:
+            return self._sort_key(job, column)
+        if role == Qt.ItemDataRole.DecorationRole and column is Column.THUMBNAIL:
+            return self._thumbs.get(job.id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(job, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            if column is Column.THUMBNAIL:
+                return self.tr("Thumbnail of %s") % job.name
+            return self._display(job, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column is Column.DURATION:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, job: Job, column: Column) -> str:
+        if column is Column.NAME:
+            return job.name
+        if column is Column.DURATION:
+            return format_duration(job.duration_s)
+        if column is Column.ACCOUNT:
+            return job.email or self.tr("Any")
+        if column is Column.STATE:
+            return status_text(job, self._progress.get(job.id, Progress()))
+        if column is Column.MESSAGE:
+            return message_text(job)
+        return ""
+
+    def _sort_key(self, job: Job, column: Column) -> Any:
+        if column is Column.DURATION:
+            return job.duration_s or 0.0
+        if column is Column.STATE:
+            return list(JobState).index(job.state)
+        if column is Column.THUMBNAIL:
+            return job.created_at
+        return self._display(job, column).casefold()
+
+    def _tooltip(self, job: Job, column: Column) -> str | None:
+        if column is Column.NAME:
+            return str(job.input_path)
+        if column in (Column.STATE, Column.MESSAGE):
+            parts = [status_text(job, self._progress.get(job.id, Progress()))]
+            if message_text(job):
+                parts.append(message_text(job))
+            if job.output_path and job.state is JobState.DONE:
+                parts.append(self.tr("Saved as %s") % job.output_path)
+            return "\n".join(parts)
+        return None
+
+    # -- runner signals -------------------------------------------------------------------
+
+    def _on_added(self, job: Job) -> None:
+        if job.id in self._jobs:
+            self._on_changed(job)
+            return
+        row = len(self._ids)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._ids.append(job.id)
+        self._jobs[job.id] = job
+        self._progress[job.id] = self._runner.progress(job.id)
+        self.endInsertRows()
+        self._request_thumbnail(job)
+        self._update_clock()
+
+    def _on_changed(self, job: Job) -> None:
+        if job.id not in self._jobs:
+            self._on_added(job)
+            return
+        old = self._jobs[job.id]
+        self._jobs[job.id] = job
+        if old.state is not job.state:
+            # A new state starts with fresh progress; the engine reports more if it has it.
+            self._progress[job.id] = self._runner.progress(job.id)
+        self._emit_row(job.id)
+        self._update_clock()
+
+    def _on_removed(self, job_id: int) -> None:
+        row = self.row_of(job_id)
+        if row < 0:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._ids[row]
+        self._jobs.pop(job_id, None)
+        self._progress.pop(job_id, None)
+        self._thumbs.pop(job_id, None)
+        self.endRemoveRows()
+        self._update_clock()
+
+    def _on_progress(self, job_id: int, progress: Progress) -> None:
+        if job_id not in self._jobs:
+            return
+        self._progress[job_id] = progress
+        row = self.row_of(job_id)
+        index = self.index(row, Column.STATE)
+        self.dataChanged.emit(index, index)
+
+    def _emit_row(self, job_id: int) -> None:
+        row = self.row_of(job_id)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
+
+    def _update_clock(self) -> None:
+        processing = any(j.state is JobState.PROCESSING for j in self._jobs.values())
+        if processing and not self._clock.isActive():
+            self._clock.start()
+        elif not processing and self._clock.isActive():
+            self._clock.stop()
+
+    def _tick(self) -> None:
+        for row, job_id in enumerate(self._ids):
+            if self._jobs[job_id].state is JobState.PROCESSING:
+                index = self.index(row, Column.STATE)
+                self.dataChanged.emit(index, index)
+
+    # -- thumbnails -----------------------------------------------------------------------
+
+    def _request_thumbnail(self, job: Job) -> None:
+        maker = self._thumbnail_maker
+        if maker is None or job.id in self._thumb_pending or job.id in self._thumbs:
+            return
+        self._thumb_pending.add(job.id)
+        path = job.input_path
+        job_id = job.id
+
+        def make() -> QImage | None:
+            # QImage (not QPixmap) may be built off the GUI thread.
+            made = maker(path)
+            if made is None:
+                return None
+            image = QImage(str(made))
+            if image.isNull():
+                return None
+            return image.scaled(
+                THUMB_SIZE * 2,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+
+        def done(image: QImage | None) -> None:
+            self._thumb_pending.discard(job_id)
+            if image is None or job_id not in self._jobs:
+                return
+            self._thumbs[job_id] = QPixmap.fromImage(image)
+            row = self.row_of(job_id)
+            index = self.index(row, Column.THUMBNAIL)
+            self.dataChanged.emit(index, index)
+
+        def failed(_exc: BaseException) -> None:
+            # A missing thumbnail is cosmetic: the row shows without one.
+            self._thumb_pending.discard(job_id)
+
+        run_in_thread(make, done, failed)
+
+
+class JobFilterProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE` and shows all / active / done / failed jobs."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._filter = JobFilter.ALL
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def job_filter(self) -> JobFilter:
+        return self._filter
+
+    def set_job_filter(self, job_filter: JobFilter) -> None:
+        if job_filter is self._filter:
+            return
+        self.beginFilterChange()
+        self._filter = job_filter
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        model = self.sourceModel()
+        if not isinstance(model, JobTableModel):
+            return True
+        job = model.job_at(source_row)
+        return job is not None and self._filter.accepts(job.state)
+
+
+class JobDelegate(QStyledItemDelegate):
+    """Paints the thumbnail scaled into its cell and a progress bar under active states."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), max(size.height(), THUMB_SIZE.height() + 8))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        column = index.column()
+        if column == Column.THUMBNAIL:
+            self._paint_thumbnail(painter, option, index)
+        elif column == Column.STATE:
+            self._paint_state(painter, option, index)
+        else:
+            super().paint(painter, option, index)
+
+    def _background(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        opt.icon = QIcon()
+        widget = option.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+
+    def _paint_thumbnail(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex
+    ) -> None:
+        self._background(painter, option, index)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        rect: QRect = option.rect.adjusted(4, 4, -4, -4)  # type: ignore[attr-defined]
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            scaled = pixmap.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(rect.center())
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(target, pixmap)
+            painter.restore()
+        else:
+            # A quiet placeholder frame in the palette's mid tone (works in light and dark).
+            painter.save()
+            palette: QPalette = option.palette  # type: ignore[attr-defined]
+            painter.setPen(palette.color(QPalette.ColorRole.Mid))
+            box = QRect(0, 0, min(rect.width(), THUMB_SIZE.width()), rect.height())
+            box.moveCenter(rect.center())
+            painter.drawRect(box)
+            painter.restore()
+
+    def _paint_state(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex
+    ) -> None:
+        job = index.data(JOB_ROLE)
+        progress = index.data(PROGRESS_ROLE)
+        if not isinstance(job, Job) or not job.state.is_active:
+            super().paint(painter, option, index)
+            return
+        self._background(painter, option, index)
+        widget: QWidget | None = option.widget  # type: ignore[attr-defined]
+        style = widget.style() if widget is not None else QApplication.style()
+        rect: QRect = option.rect.adjusted(4, 6, -4, -6)  # type: ignore[attr-defined]
+        bar = QStyleOptionProgressBar()
+        bar.rect = rect
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        bar.direction = option.direction  # type: ignore[attr-defined]
+        bar.palette = option.palette  # type: ignore[attr-defined]
+        bar.fontMetrics = option.fontMetrics  # type: ignore[attr-defined]
+        bar.minimum = 0
+        bar.maximum = 1000
+        fraction = progress.fraction if isinstance(progress, Progress) else None
+        # A job with no measurable progress shows an empty bar with its text: a static
+        # "busy" bar would look frozen in a delegate that is not animated.
+        bar.progress = round(max(0.0, min(1.0, fraction or 0.0)) * 1000)
+        bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)

@@ -1,0 +1,238 @@
+"""Start the window: ``kling-desktop [--demo] [FILE...]``.
+
+Builds, in order, the application, settings, logging, token vault, client source, job store,
+runner and window, and hands each the pieces it needs through its constructor. The
+:class:`Launcher` can also swap the whole stack between the user's real jobs and the demo
+while the app runs ("Try the demo" / "Leave the demo").
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
+
+from kling_desktop import APP_ID, APP_NAME, __version__
+from kling_desktop.accounts.vault import Vault
+from kling_desktop.api.client import KlingClient
+from kling_desktop.gui.demo import DemoService, demo_paths, demo_settings
+from kling_desktop.gui.main_window import Interactions, MainWindow
+from kling_desktop.jobs.store import JobStore
+from kling_desktop.logs import setup_logging
+from kling_desktop.paths import AppPaths, app_paths
+from kling_desktop.runner.engine import JobRunner
+from kling_desktop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ClientSource:
+    """The service the runner talks to now: base URL and token, swapped when the token changes.
+
+    The runner calls :meth:`factory` for a client; ``None`` means "no token yet".
+    """
+
+    def __init__(self, base_url: str, token: str | None, *, demo: bool = False) -> None:
+        self.base_url = base_url
+        self._token = token or None
+        self.demo = demo
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    def set_token(self, token: str | None) -> None:
+        self._token = token or None
+
+    def factory(self) -> KlingClient | None:
+        if self._token is None:
+            return None
+        return KlingClient(self.base_url, self._token)
+
+    def for_token(self, token: str) -> KlingClient:
+        """A client for a token being tried out (the accounts pane's "Test")."""
+        return KlingClient(self.base_url, token)
+
+
+def ui_state_for(paths: AppPaths) -> QSettings:
+    """Window geometry and column layout, in an INI file inside the app's config folder."""
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
+
+
+@dataclass
+class AppContext:
+    """One running stack: the user's real jobs, or the demo's."""
+
+    paths: AppPaths
+    settings: Settings
+    settings_file: Path | None  # None: not saved (the demo)
+    vault: Vault
+    client_source: ClientSource
+    store: JobStore
+    runner: JobRunner
+    ui_state: QSettings
+    demo: DemoService | None = None
+
+    def close(self) -> None:
+        """Stop the runner (jobs stay in the store and resume next time), then the rest."""
+        self.runner.shutdown()
+        self.store.close()
+        self.ui_state.sync()
+        if self.demo is not None:
+            self.demo.stop()
+
+
+def build_context(
+    *,
+    demo: bool,
+    vault: Vault,
+    paths: AppPaths | None = None,
+    base_url: str | None = None,
+    token: str | None = None,
+    settings: Settings | None = None,
+) -> AppContext:
+    """Build a stack. ``base_url``/``token``/``settings`` override what would be looked up."""
+    user_paths = (paths or app_paths()).ensure()
+    user_settings = Settings.load(user_paths.settings_file)
+    ui_state = ui_state_for(user_paths)
+    if demo:
+        home = demo_paths(user_paths).ensure()
+        service = DemoService(home).start()
+        service.reset_jobs()
+        ctx_settings = settings or demo_settings(home, user_settings)
+        source = ClientSource(base_url or service.url, token or service.token, demo=True)
+        store = JobStore(home.database)
+        runner = JobRunner(store, source.factory, ctx_settings)
+        return AppContext(home, ctx_settings, None, vault, source, store, runner, ui_state, service)
+    ctx_settings = settings or user_settings
+    if token is None:
+        token = vault.token()
+    source = ClientSource(base_url or ctx_settings.effective_api_url(), token)
+    store = JobStore(user_paths.database)
+    runner = JobRunner(store, source.factory, ctx_settings)
+    return AppContext(
+        user_paths, ctx_settings, user_paths.settings_file, vault, source, store, runner, ui_state
+    )
+
+
+class Launcher(QObject):
+    """Owns the current stack and its window; swaps them between real and demo mode."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        interactions: Interactions | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.vault = vault
+        self.interactions = interactions
+        self.context: AppContext | None = None
+        self.window: MainWindow | None = None
+
+    def open(
+        self, *, demo: bool, files: list[Path] | None = None, **overrides: object
+    ) -> MainWindow:
+        context = build_context(demo=demo, vault=self.vault, **overrides)  # type: ignore[arg-type]
+        window = MainWindow(
+            context, interactions=self.interactions, on_switch_mode=self.switch_mode
+        )
+        window.closed.connect(self._window_closed)
+        self.context, self.window = context, window
+        window.show()
+        if files:
+            window.add_paths(files)
+        context.runner.resume()
+        return window
+
+    def switch_mode(self, demo: bool) -> None:
+        """Close the current window (its jobs stay stored) and open the other mode's."""
+        old = self.window
+        geometry = old.saveGeometry() if old is not None else None
+        if old is not None:
+            old.close_for_switch()
+        window = self.open(demo=demo)
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+
+    def _window_closed(self) -> None:
+        context = self.context
+        self.context = None
+        self.window = None
+        if context is not None:
+            context.close()
+
+    def shutdown(self) -> None:
+        if self.window is not None:
+            self.window.close_for_switch()
+
+
+def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(
+        prog="kling-desktop", description="Add Kling's AI sound to short video clips."
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="use the built-in simulator: no token, no credits"
+    )
+    parser.add_argument("files", nargs="*", type=Path, help="clips or folders to add")
+    # Qt's own options (-platform, -style, …) pass through to QApplication.
+    return parser.parse_known_args(argv)
+
+
+def app_icon() -> QIcon:
+    try:
+        from kling_desktop.resources import icon  # the packaging work's resource helper
+
+        found = icon("kling-desktop")
+        if isinstance(found, QIcon) and not found.isNull():
+            return found
+    except Exception:
+        log.debug("No app icon resource yet", exc_info=True)
+    return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume)
+
+
+def make_application(qt_args: list[str]) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication([sys.argv[0] if sys.argv else APP_ID, *qt_args])
+    app.setApplicationName(APP_ID)
+    app.setOrganizationName(APP_ID)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.kling_desktop")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def run_gui(argv: list[str]) -> int:
+    """The window's entry point; returns the process exit code."""
+    args, qt_args = _parse(argv)
+    paths = app_paths().ensure()
+    setup_logging(paths.log_file)
+    log.info("Kling Desktop %s starting%s", __version__, " (demo)" if args.demo else "")
+    app = make_application(qt_args)
+    launcher = Launcher(Vault())
+    files = [p.expanduser().absolute() for p in args.files]
+    try:
+        launcher.open(demo=args.demo, files=files)
+    except Exception as exc:
+        log.exception("The window could not start")
+        QMessageBox.critical(
+            None,
+            APP_NAME,
+            QApplication.translate("Launch", "Kling Desktop could not start: {why}").format(
+                why=exc
+            ),
+        )
+        return 2
+    app.aboutToQuit.connect(launcher.shutdown)
+    return app.exec()

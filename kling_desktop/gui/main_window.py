@@ -1,0 +1,1212 @@
+"""The main window: drop clips, choose the options, press "Add sound", watch the list.
+
+It lays out and wires; all work goes through the :class:`JobRunner` (DESIGN §3) and anything
+slow runs through :func:`run_in_thread`. Questions to the user and calls into the desktop go
+through :class:`Interactions`, which tests replace.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QProcess, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kling_desktop import APP_NAME, __version__
+from kling_desktop.api.client import KlingClient
+from kling_desktop.gui.drop_zone import VIDEO_PATTERNS, DropDecision, DropHandling, DropZone
+from kling_desktop.gui.job_table import (
+    JOB_ROLE,
+    Column,
+    JobDelegate,
+    JobFilter,
+    JobFilterProxy,
+    JobTableModel,
+    default_thumbnail_maker,
+    message_text,
+    status_text,
+)
+from kling_desktop.gui.notify import Level, MessageBar, Notifier, count_clips
+from kling_desktop.jobs.model import Job, JobOptions, JobState
+from kling_desktop.paths import app_paths
+from kling_desktop.runner.engine import BatchSummary, Progress
+from kling_desktop.runner.worker import run_in_thread
+from kling_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    from kling_desktop.api.models import Account
+    from kling_desktop.gui.launch import AppContext
+
+log = logging.getLogger(__name__)
+
+SKIP_SPEND_CONFIRM = "confirm/skip_spend"
+
+
+class Interactions:
+    """Every question the window asks and every call into the desktop, in one replaceable place.
+
+    Tests pass a subclass that answers at once and records what was asked.
+    """
+
+    def __init__(self) -> None:
+        self.skip_spend_confirm = False
+
+    def confirm_spend(self, parent: QWidget, count: int) -> bool:
+        if self.skip_spend_confirm:
+            return True
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(parent.tr("Add sound"))
+        box.setText(
+            parent.tr("Add sound to %1? Each clip is a paid Kling job.").replace(
+                "%1", count_clips(count)
+            )
+        )
+        box.setInformativeText(parent.tr("Credits are used from the chosen Kling account."))
+        box.setStandardButtons(QMessageBox.StandardButton.Cancel)
+        go = box.addButton(parent.tr("Add sound"), QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(go)
+        again = QCheckBox(parent.tr("Don't ask again"))
+        box.setCheckBox(again)
+        box.exec()
+        accepted = box.clickedButton() is go
+        if accepted and again.isChecked():
+            self.skip_spend_confirm = True
+        return accepted
+
+    def confirm_stop_tracking(self, parent: QWidget, jobs: list[Job]) -> bool:
+        answer = QMessageBox.warning(
+            parent,
+            parent.tr("Stop tracking"),
+            parent.tr(
+                "Stop tracking %1?\n\nKling keeps running the job and still charges it; "
+                "only this app stops waiting for the result."
+            ).replace("%1", jobs[0].name if len(jobs) == 1 else count_clips(len(jobs))),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def resolve_uncertain(self, parent: QWidget, job: Job) -> bool | None:
+        """True: send again; False: give up; None: decide later."""
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(parent.tr("Needs your decision"))
+        box.setText(parent.tr("Was “%1” sent to Kling?").replace("%1", job.name))
+        box.setInformativeText(
+            parent.tr(
+                "The request to add sound was sent, but no answer came back, and the account's "
+                "task list does not show it. Kling may or may not be working on it.\n\n"
+                "Sending it again may charge twice. Giving up marks it failed; nothing is sent."
+            )
+        )
+        again = box.addButton(
+            parent.tr("Send again (may charge twice)"), QMessageBox.ButtonRole.AcceptRole
+        )
+        give_up = box.addButton(parent.tr("Give up"), QMessageBox.ButtonRole.DestructiveRole)
+        later = box.addButton(parent.tr("Decide later"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(later)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is again:
+            return True
+        if clicked is give_up:
+            return False
+        return None
+
+    def confirm_close(self, parent: QWidget, uploads: int) -> bool:
+        answer = QMessageBox.question(
+            parent,
+            parent.tr("Quit while uploading?"),
+            parent.tr(
+                "%1 still uploading. Those uploads start again from the beginning next time; "
+                "nothing has been charged for them yet. Jobs already at Kling keep running and "
+                "are picked up when you open Kling Desktop again."
+            ).replace("%1", count_clips(uploads)),
+            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Close
+
+    def choose_files(self, parent: QWidget, start: Path) -> list[Path]:
+        patterns = " ".join(VIDEO_PATTERNS)
+        names, _ = QFileDialog.getOpenFileNames(
+            parent,
+            parent.tr("Add clips"),
+            str(start),
+            parent.tr("Video clips (%1);;All files (*)").replace("%1", patterns),
+        )
+        return [Path(n) for n in names]
+
+    def open_url(self, url: QUrl) -> bool:
+        return QDesktopServices.openUrl(url)
+
+    def reveal(self, path: Path) -> None:
+        """Show ``path`` in the file manager, selected where the platform allows it."""
+        if sys.platform == "win32":
+            QProcess.startDetached("explorer.exe", [f"/select,{path}"])
+        elif sys.platform == "darwin":
+            QProcess.startDetached("open", ["-R", str(path)])
+        elif not _reveal_freedesktop(path):
+            self.open_url(QUrl.fromLocalFile(str(path.parent)))
+
+
+def _reveal_freedesktop(path: Path) -> bool:
+    """``org.freedesktop.FileManager1.ShowItems``: most Linux file managers select the file."""
+    try:
+        from PySide6.QtDBus import QDBusConnection, QDBusInterface
+    except ImportError:
+        return False
+    bus = QDBusConnection.sessionBus()
+    if not bus.isConnected():
+        return False
+    iface = QDBusInterface(
+        "org.freedesktop.FileManager1",
+        "/org/freedesktop/FileManager1",
+        "org.freedesktop.FileManager1",
+        bus,
+    )
+    if not iface.isValid():
+        return False
+    reply = iface.call("ShowItems", [QUrl.fromLocalFile(str(path)).toString()], "")
+    return not reply.errorMessage()
+
+
+def _preview_pane(parent: QWidget) -> QWidget:
+    from kling_desktop.gui.preview import PreviewPane
+
+    return PreviewPane(parent=parent)
+
+
+class WelcomePanel(QWidget):
+    """First start with no token: set one up, or try the demo."""
+
+    set_up = Signal()
+    try_demo = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel(self.tr("Welcome to Kling Desktop"))
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        title.setFont(font)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            self.tr(
+                "Kling Desktop adds Kling's AI sound to your short clips through useapi.net. "
+                "To use your Kling account, paste your useapi.net API token. "
+                "Or try the demo first: it runs on a built-in simulator, so no credits are spent."
+            )
+        )
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setMaximumWidth(520)
+        self.set_up_button = QPushButton(self.tr("Set up my token"))
+        self.set_up_button.setDefault(True)
+        self.set_up_button.clicked.connect(self.set_up)
+        self.demo_button = QPushButton(self.tr("Try the demo"))
+        self.demo_button.clicked.connect(self.try_demo)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.set_up_button)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(title)
+        layout.addSpacing(8)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(16)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+
+
+class MainWindow(QMainWindow):
+    """Drop zone, options, job table, details and preview, with menus, toolbar and status bar."""
+
+    #: After the window closed for good (the launcher then shuts the stack down).
+    closed = Signal()
+
+    def __init__(
+        self,
+        context: AppContext,
+        *,
+        interactions: Interactions | None = None,
+        on_switch_mode: Callable[[bool], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.runner = context.runner
+        self.settings = context.settings
+        self.interactions = interactions or Interactions()
+        self._on_switch_mode = on_switch_mode
+        self._ui = context.ui_state
+        self._closing_for_switch = False
+        self._accounts: list[Account] = []
+        self._connection = (True, "")
+        if self._ui.value(SKIP_SPEND_CONFIRM, False, type=bool):
+            self.interactions.skip_spend_confirm = True
+
+        self.setWindowTitle(
+            self.tr("%1 — Demo").replace("%1", APP_NAME) if self.is_demo else APP_NAME
+        )
+        self.setAcceptDrops(True)
+        self._drop = DropHandling(self._deliver_drop)
+
+        self.model = JobTableModel(
+            self.runner,
+            thumbnail_maker=default_thumbnail_maker(context.paths.thumbnail_dir),
+            parent=self,
+        )
+        self.proxy = JobFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self._build_actions()
+        self._build_central()
+        self._build_menus()
+        self._build_status_bar()
+        self.notifier = Notifier(self.message_bar, enabled=lambda: self.settings.notifications)
+        self._wire()
+        self._restore_layout()
+        self._refresh_all()
+        self.refresh_accounts()
+
+    # -- properties -----------------------------------------------------------------------
+
+    @property
+    def is_demo(self) -> bool:
+        return self.context.demo is not None
+
+    # -- building -------------------------------------------------------------------------
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], Any],
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        *,
+        icon: QStyle.StandardPixmap | None = None,
+        tip: str = "",
+        context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(context)
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        if tip or shortcut is not None:
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip or text.replace('…', '')} ({keys})" if keys else tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        SP = QStyle.StandardPixmap
+        table_only = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        self.add_clips_action = self._action(
+            self.tr("&Add clips…"), self.choose_files, QKeySequence.StandardKey.Open,
+            icon=SP.SP_DialogOpenButton,
+        )  # fmt: skip
+        self.add_sound_action = self._action(
+            self.tr("Add &sound"), self.add_sound, "Ctrl+Return", icon=SP.SP_MediaPlay,
+            tip=self.tr("Send the ready clips to Kling (paid)"),
+        )  # fmt: skip
+        self.preview_action = self._action(
+            self.tr("&Preview"), self.preview_selected, None, icon=SP.SP_MediaPlay
+        )
+        self.preview_action.setToolTip(self.tr("Preview the clip (Enter or double-click)"))
+        self.reveal_action = self._action(
+            self.tr("Show in &folder"), self.reveal_selected, "Ctrl+Shift+O",
+            icon=SP.SP_DirOpenIcon,
+        )  # fmt: skip
+        self.copy_link_action = self._action(
+            self.tr("&Copy result link"), self.copy_result_link, "Ctrl+Shift+C"
+        )
+        self.retry_action = self._action(
+            self.tr("&Retry"), self.retry_selected, "Ctrl+R", icon=SP.SP_BrowserReload
+        )
+        self.retry_all_action = self._action(
+            self.tr("Retry all &failed"), self.retry_all_failed, "Ctrl+Shift+R"
+        )
+        self.stop_action = self._action(
+            self.tr("S&top tracking… (Kling still runs and charges it)"),
+            self.stop_tracking_selected,
+            "Ctrl+Shift+T",
+            icon=SP.SP_MediaStop,
+        )
+        self.resolve_action = self._action(
+            self.tr("Resol&ve…"), self.resolve_selected, "Ctrl+Shift+U",
+            icon=SP.SP_MessageBoxQuestion,
+            tip=self.tr("Decide what to do with a job whose submit has no known outcome"),
+        )  # fmt: skip
+        self.remove_action = self._action(
+            self.tr("Re&move from list"), self.remove_selected, QKeySequence.StandardKey.Delete,
+            icon=SP.SP_TrashIcon, context=table_only,
+            tip=self.tr("Remove from the list (files are kept)"),
+        )  # fmt: skip
+        self.accounts_action = self._action(
+            self.tr("&Accounts and token…"), self.open_accounts, "Ctrl+Shift+A"
+        )
+        self.settings_action = self._action(
+            self.tr("&Settings…"), self.open_settings, QKeySequence.StandardKey.Preferences
+        )
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.log_folder_action = self._action(self.tr("Open &log folder"), self.open_log_folder)
+        self.about_action = self._action(self.tr("&About Kling Desktop"), self.show_about)
+        self.quit_action = self._action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.demo_action = self._action(
+            self.tr("Leave the &demo") if self.is_demo else self.tr("Try the &demo"),
+            self.toggle_demo,
+        )
+        self.filter_actions: dict[JobFilter, QAction] = {}
+        labels = {
+            JobFilter.ALL: self.tr("All"),
+            JobFilter.ACTIVE: self.tr("To do"),
+            JobFilter.DONE: self.tr("Done"),
+            JobFilter.FAILED: self.tr("Failed"),
+        }
+        for number, job_filter in enumerate(JobFilter, start=1):
+            action = self._action(
+                labels[job_filter],
+                lambda f=job_filter: self.set_filter(f),
+                f"Ctrl+{number}",
+            )
+            action.setCheckable(True)
+            self.filter_actions[job_filter] = action
+        self.filter_actions[JobFilter.ALL].setChecked(True)
+
+    def _build_central(self) -> None:
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(8, 8, 8, 4)
+        outer.setSpacing(6)
+
+        self.demo_bar = MessageBar(central, closable=False)
+        self.demo_bar.setObjectName("demoBanner")
+        if self.is_demo:
+            self.demo_bar.show_message(
+                self.tr("Demo — simulated service, no credits are spent."),
+                Level.INFO,
+                action=self.tr("Add a sample clip"),
+                on_action=self.add_sample_clip,
+            )
+        self.message_bar = MessageBar(central)
+        self.message_bar.setObjectName("messageBar")
+        outer.addWidget(self.demo_bar)
+        outer.addWidget(self.message_bar)
+
+        # Options row: what the next "Add sound" uses.
+        options = QHBoxLayout()
+        options.setSpacing(8)
+        account_label = QLabel(self.tr("Kling &account:"))
+        self.account_combo = QComboBox()
+        self.account_combo.setAccessibleName(self.tr("Kling account"))
+        self.account_combo.setMinimumContentsLength(22)
+        self.account_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        account_label.setBuddy(self.account_combo)
+        self.keep_sound_check = QCheckBox(self.tr("&Keep original sound"))
+        self.keep_sound_check.setToolTip(
+            self.tr("Mix Kling's sound with the clip's own audio instead of replacing it")
+        )
+        self.keep_sound_check.setChecked(self.settings.keep_original_sound)
+        self.add_clips_button = QPushButton(self.add_clips_action.icon(), self.tr("Add clips…"))
+        self.add_clips_button.setToolTip(self.add_clips_action.toolTip())
+        self.add_clips_button.clicked.connect(self.add_clips_action.trigger)
+        self.add_sound_button = QPushButton(self.add_sound_action.icon(), self.tr("Add sound"))
+        self.add_sound_button.setObjectName("addSoundButton")
+        self.add_sound_button.setDefault(True)
+        self.add_sound_button.setToolTip(self.add_sound_action.toolTip())
+        self.add_sound_button.clicked.connect(self.add_sound_action.trigger)
+        font = self.add_sound_button.font()
+        font.setBold(True)
+        self.add_sound_button.setFont(font)
+        options.addWidget(account_label)
+        options.addWidget(self.account_combo)
+        options.addWidget(self.keep_sound_check)
+        options.addStretch(1)
+        options.addWidget(self.add_clips_button)
+        options.addWidget(self.add_sound_button)
+
+        # Filter row.
+        filters = QHBoxLayout()
+        filters.setSpacing(2)
+        show_label = QLabel(self.tr("Show:"))
+        filters.addWidget(show_label)
+        self.filter_group = QButtonGroup(self)
+        self.filter_buttons: dict[JobFilter, QToolButton] = {}
+        for job_filter, action in self.filter_actions.items():
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.filter_group.addButton(button)
+            self.filter_buttons[job_filter] = button
+            filters.addWidget(button)
+        filters.addStretch(1)
+        self.retry_all_button = QToolButton()
+        self.retry_all_button.setDefaultAction(self.retry_all_action)
+        self.retry_all_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        filters.addWidget(self.retry_all_button)
+
+        # The list and the preview side by side.
+        self.table = QTableView()
+        self.table.setObjectName("jobTable")
+        self.table.setAccessibleName(self.tr("Jobs"))
+        self.table.setModel(self.proxy)
+        self.table.setItemDelegate(JobDelegate(self.table))
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        row_height = max(self.fontMetrics().height() + 10, 53)
+        self.table.verticalHeader().setDefaultSectionSize(row_height)
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(Column.THUMBNAIL, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(Column.THUMBNAIL, 92)
+        char = self.fontMetrics().averageCharWidth()
+        header.resizeSection(Column.NAME, char * 26)
+        header.resizeSection(Column.DURATION, char * 9)
+        header.resizeSection(Column.ACCOUNT, char * 20)
+        header.resizeSection(Column.STATE, char * 28)
+        for action in (self.remove_action,):
+            self.table.addAction(action)
+
+        self.details = QLabel()
+        self.details.setObjectName("jobDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAccessibleName(self.tr("Job details"))
+        self.details.setMinimumHeight(self.fontMetrics().height() * 2 + 8)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        row_actions = QHBoxLayout()
+        row_actions.setSpacing(4)
+        self.row_buttons: list[QToolButton] = []
+        for action in (
+            self.preview_action,
+            self.reveal_action,
+            self.retry_action,
+            self.resolve_action,
+            self.stop_action,
+            self.remove_action,
+        ):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setAutoRaise(True)
+            self.row_buttons.append(button)
+            row_actions.addWidget(button)
+        row_actions.addStretch(1)
+        # The full "(Kling still runs and charges it)" is in the menus and the tooltip.
+        self.row_buttons[4].setText(self.tr("Stop tracking…"))
+        self.stop_action.changed.connect(
+            lambda: self.row_buttons[4].setText(self.tr("Stop tracking…"))
+        )
+
+        list_side = QWidget()
+        list_layout = QVBoxLayout(list_side)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.setSpacing(4)
+        list_layout.addLayout(filters)
+        list_layout.addWidget(self.table, 1)
+        list_layout.addLayout(row_actions)
+        list_layout.addWidget(self.details)
+
+        self.preview = _preview_pane(self)
+        self.preview.setMinimumWidth(280)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(list_side)
+        self.splitter.addWidget(self.preview)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+
+        self.drop_zone = DropZone()
+        self.drop_zone.dropped.connect(self._deliver_drop)
+        self.drop_zone.add_clicked.connect(self.choose_files)
+        self.drop_zone.add_button.hide()  # the options row has "Add clips…" already
+
+        jobs_page = QWidget()
+        jobs_layout = QVBoxLayout(jobs_page)
+        jobs_layout.setContentsMargins(0, 0, 0, 0)
+        jobs_layout.setSpacing(6)
+        jobs_layout.addWidget(self.drop_zone)
+        jobs_layout.addLayout(options)
+        jobs_layout.addWidget(self.splitter, 1)
+
+        self.welcome = WelcomePanel()
+        self.welcome.set_up.connect(self.open_accounts)
+        self.welcome.try_demo.connect(lambda: self.switch_mode(True))
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(jobs_page)
+        self.stack.addWidget(self.welcome)
+        outer.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu(self.tr("&File"))
+        file_menu.addAction(self.add_clips_action)
+        file_menu.addAction(self.add_sound_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        self.jobs_menu = bar.addMenu(self.tr("&Jobs"))
+        for action in self._row_actions():
+            self.jobs_menu.addAction(action)
+        self.jobs_menu.addSeparator()
+        self.jobs_menu.addAction(self.retry_all_action)
+        view_menu = bar.addMenu(self.tr("&View"))
+        for action in self.filter_actions.values():
+            view_menu.addAction(action)
+        tools = bar.addMenu(self.tr("&Tools"))
+        tools.addAction(self.accounts_action)
+        tools.addAction(self.settings_action)
+        help_menu = bar.addMenu(self.tr("&Help"))
+        help_menu.addAction(self.log_folder_action)
+        help_menu.addAction(self.about_action)
+
+    def _row_actions(self) -> list[QAction]:
+        return [
+            self.preview_action,
+            self.reveal_action,
+            self.copy_link_action,
+            self.retry_action,
+            self.resolve_action,
+            self.stop_action,
+            self.remove_action,
+        ]
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.counts_label = QLabel()
+        self.counts_label.setAccessibleName(self.tr("Job counts"))
+        self.account_label = QLabel()
+        self.account_label.setAccessibleName(self.tr("Account"))
+        self.connection_label = QLabel()
+        self.connection_label.setAccessibleName(self.tr("Connection"))
+        status.addWidget(self.counts_label, 1)
+        status.addPermanentWidget(self.account_label)
+        status.addPermanentWidget(self.connection_label)
+
+    def _wire(self) -> None:
+        self.runner.job_added.connect(self._jobs_changed)
+        self.runner.job_changed.connect(self._jobs_changed)
+        self.runner.job_removed.connect(self._jobs_changed)
+        self.runner.job_progress.connect(self._progress_changed)
+        self.runner.batch_finished.connect(self._batch_finished)
+        self.runner.connection_changed.connect(self._connection_changed)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.activated.connect(lambda _index: self.preview_selected())
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.account_combo.currentIndexChanged.connect(self._update_status)
+        self.proxy.rowsInserted.connect(self._update_status)
+        self.proxy.rowsRemoved.connect(self._update_status)
+
+    # -- layout memory --------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self._ui.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = QGuiApplication.primaryScreen()
+            available = screen.availableGeometry() if screen is not None else None
+            width, height = 1180, 720
+            if available is not None:
+                width = min(width, int(available.width() * 0.9))
+                height = min(height, int(available.height() * 0.9))
+            self.resize(width, height)
+        header_state = self._ui.value("window/columns")
+        if header_state is not None:
+            self.table.horizontalHeader().restoreState(header_state)
+        splitter_state = self._ui.value("window/splitter")
+        if splitter_state is not None:
+            self.splitter.restoreState(splitter_state)
+        else:
+            self.splitter.setSizes([self.width() * 3 // 5, self.width() * 2 // 5])
+
+    def _save_layout(self) -> None:
+        self._ui.setValue("window/geometry", self.saveGeometry())
+        self._ui.setValue("window/columns", self.table.horizontalHeader().saveState())
+        self._ui.setValue("window/splitter", self.splitter.saveState())
+        self._ui.setValue(SKIP_SPEND_CONFIRM, self.interactions.skip_spend_confirm)
+        self._ui.sync()
+
+    # -- adding clips ---------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        self._drop.enter(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        self._drop.enter(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._drop.drop(event)
+
+    def _deliver_drop(self, decision: DropDecision) -> None:
+        if decision.refusal:
+            self.message_bar.show_message(decision.refusal, Level.WARNING)
+            return
+        self.add_paths(decision.paths)
+
+    def choose_files(self) -> None:
+        start = self._ui.value("dialogs/last_folder", str(Path.home()), type=str)
+        paths = self.interactions.choose_files(self, Path(start))
+        if paths:
+            self._ui.setValue("dialogs/last_folder", str(paths[0].parent))
+            self.add_paths(paths)
+
+    def add_paths(self, paths: list[Path]) -> None:
+        """Expand folders (off the GUI thread), then hand the clips to the runner."""
+        from kling_desktop.media.check import expand_inputs
+
+        def expanded(result: tuple[list[Path], list[str]]) -> None:
+            files, notes = result
+            if notes:
+                self.message_bar.show_message(" ".join(notes), Level.WARNING)
+            if not files:
+                if not notes:
+                    self.message_bar.show_message(
+                        self.tr("There were no clips to add."), Level.WARNING
+                    )
+                return
+            options = self.current_options()
+            ids = self.runner.add_files(files, options, start=self.settings.auto_start)
+            log.info("Added %d clip(s) to the list", len(ids))
+            if self.stack.currentWidget() is self.welcome:
+                self.stack.setCurrentIndex(0)
+            self._select_job(ids[-1] if ids else None)
+
+        def failed(exc: BaseException) -> None:
+            self.message_bar.show_message(
+                self.tr("The clips could not be read: %1").replace("%1", str(exc)), Level.ERROR
+            )
+
+        run_in_thread(lambda: expand_inputs(paths), expanded, failed)
+
+    def current_options(self) -> JobOptions:
+        email = self.account_combo.currentData()
+        return JobOptions(
+            email=email if isinstance(email, str) else "",
+            keep_original_sound=self.keep_sound_check.isChecked(),
+            output_dir=self.settings.output_folder,
+        )
+
+    def add_sample_clip(self) -> None:
+        from kling_desktop.gui.demo import make_sample_clip
+
+        folder = self.context.paths.data_dir / "samples"
+        run_in_thread(
+            lambda: make_sample_clip(folder),
+            lambda path: self.add_paths([path]),
+            lambda exc: self.message_bar.show_message(str(exc), Level.ERROR),
+        )
+
+    # -- spending -------------------------------------------------------------------------
+
+    def ready_jobs(self) -> list[Job]:
+        return [j for j in self.model.jobs() if j.state is JobState.READY]
+
+    def add_sound(self) -> None:
+        ready = self.ready_jobs()
+        if not ready:
+            self.message_bar.show_message(
+                self.tr("No clip is ready. Drop clips first, then press Add sound."), Level.INFO
+            )
+            return
+        if not self.context.client_source.has_token:
+            self.message_bar.show_message(
+                self.tr("Set up your useapi.net token first."),
+                Level.WARNING,
+                action=self.tr("Set up my token"),
+                on_action=self.open_accounts,
+            )
+            return
+        if not self.interactions.confirm_spend(self, len(ready)):
+            return
+        self._ui.setValue(SKIP_SPEND_CONFIRM, self.interactions.skip_spend_confirm)
+        self.runner.start([j.id for j in ready])
+
+    # -- selection and actions ------------------------------------------------------------
+
+    def selected_jobs(self) -> list[Job]:
+        rows = self.table.selectionModel().selectedRows()
+        jobs = []
+        for index in sorted(rows, key=lambda i: i.row()):
+            job = index.data(JOB_ROLE)
+            if isinstance(job, Job):
+                jobs.append(self.model.job(job.id) or job)
+        return jobs
+
+    def _select_job(self, job_id: int | None) -> None:
+        if job_id is None:
+            return
+        row = self.model.row_of(job_id)
+        if row < 0:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, Column.NAME))
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def select_job(self, job_id: int) -> None:
+        self._select_job(job_id)
+
+    def preview_selected(self) -> None:
+        jobs = self.selected_jobs()
+        if len(jobs) != 1:
+            return
+        job = jobs[0]
+        result = job.output_path if job.state is JobState.DONE else None
+        self.preview.show_job(result, job.input_path)  # type: ignore[attr-defined]
+
+    def reveal_selected(self) -> None:
+        jobs = self.selected_jobs()
+        if len(jobs) != 1:
+            return
+        job = jobs[0]
+        target = job.output_path if job.output_path and job.output_path.exists() else job.input_path
+        self.interactions.reveal(target)
+
+    def copy_result_link(self) -> None:
+        links = [j.result_url for j in self.selected_jobs() if j.result_url]
+        if links:
+            QGuiApplication.clipboard().setText("\n".join(links))
+            self.statusBar().showMessage(self.tr("Result link copied."), 3000)
+
+    def retry_selected(self) -> None:
+        for job in self.selected_jobs():
+            if job.state in _RETRYABLE:
+                self._safely(self.runner.retry, job.id)
+
+    def retry_all_failed(self) -> None:
+        self._safely(self.runner.retry_all_failed)
+
+    def stop_tracking_selected(self) -> None:
+        jobs = [j for j in self.selected_jobs() if j.state is JobState.PROCESSING]
+        if jobs and self.interactions.confirm_stop_tracking(self, jobs):
+            for job in jobs:
+                self._safely(self.runner.stop_tracking, job.id)
+
+    def remove_selected(self) -> None:
+        for job in self.selected_jobs():
+            if job.state.is_final:
+                self._safely(self.runner.remove, job.id)
+
+    def resolve_selected(self) -> None:
+        for job in self.selected_jobs():
+            if job.state is not JobState.UNCERTAIN:
+                continue
+            choice = self.interactions.resolve_uncertain(self, job)
+            if choice is not None:
+                self._safely(self.runner.resolve_uncertain, job.id, resubmit=choice)
+
+    def set_filter(self, job_filter: JobFilter) -> None:
+        self.proxy.set_job_filter(job_filter)
+        for each, action in self.filter_actions.items():
+            action.setChecked(each is job_filter)
+        self._update_actions()
+
+    def _safely(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Runner calls refuse illegal moves; say so instead of crashing the event loop."""
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:
+            log.warning("%s failed: %s", getattr(fn, "__name__", fn), exc)
+            self.message_bar.show_message(str(exc), Level.ERROR)
+
+    def _context_menu(self, pos: Any) -> None:
+        if not self.table.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        for action in self._row_actions():
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.retry_all_action)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    # -- dialogs --------------------------------------------------------------------------
+
+    def open_accounts(self) -> None:
+        from kling_desktop.gui.accounts_pane import AccountsPane
+
+        user_settings = self.settings
+        if self.is_demo:
+            # The pane saves the default account into the settings file: give it the user's
+            # real settings, never the demo's.
+            user_settings = Settings.load(app_paths().settings_file)
+        api_url = user_settings.effective_api_url()
+        source = self.context.client_source
+
+        def client_for_token(token: str) -> KlingClient:
+            if self.is_demo:
+                return KlingClient(api_url, token)
+            return source.for_token(token)
+
+        dialog = QDialog(self)
+        dialog.setWindowTitle(self.tr("Accounts and token"))
+        pane = AccountsPane(self.context.vault, user_settings, client_for_token, dialog)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(pane)
+        layout.addWidget(buttons)
+        pane.token_changed.connect(self._token_changed)
+        pane.default_account_changed.connect(self._default_account_changed)
+        dialog.resize(720, 520)
+        self.accounts_dialog = dialog
+        self.accounts_pane = pane
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _token_changed(self) -> None:
+        if self.is_demo:
+            self.message_bar.show_message(
+                self.tr("Your token is saved. Leave the demo to use it."),
+                Level.SUCCESS,
+                action=self.tr("Leave the demo"),
+                on_action=lambda: self.switch_mode(False),
+            )
+            return
+        vault = self.context.vault
+        run_in_thread(vault.token, self._token_loaded)
+
+    def _token_loaded(self, token: str | None) -> None:
+        self.context.client_source.set_token(token)
+        self.runner.client_changed()
+        self.refresh_accounts()
+        self._refresh_all()
+
+    def _default_account_changed(self, email: str) -> None:
+        if self.is_demo:
+            return
+        self.settings.default_email = email
+        index = self.account_combo.findData(email)
+        if index >= 0:
+            self.account_combo.setCurrentIndex(index)
+
+    def open_settings(self) -> None:
+        if self.is_demo:
+            self.message_bar.show_message(
+                self.tr("Settings are not used by the demo. Leave the demo to change them."),
+                Level.INFO,
+            )
+            return
+        from kling_desktop.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self)
+        dialog.saved.connect(self._settings_saved)
+        dialog.finished.connect(dialog.deleteLater)
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _settings_saved(self, _settings: object) -> None:
+        source = self.context.client_source
+        url = self.settings.effective_api_url()
+        if url != source.base_url:
+            source.base_url = url
+            self.runner.client_changed()
+            self.refresh_accounts()
+
+    def open_log_folder(self) -> None:
+        folder = app_paths().log_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        self.interactions.open_url(QUrl.fromLocalFile(str(folder)))
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About Kling Desktop"),
+            self.tr(
+                "<b>Kling Desktop %1</b><br>Adds Kling's AI sound to short video clips through "
+                "useapi.net.<br>Your API token is kept in the system keyring."
+            ).replace("%1", __version__),
+        )
+
+    def toggle_demo(self) -> None:
+        self.switch_mode(not self.is_demo)
+
+    def switch_mode(self, demo: bool) -> None:
+        if self._on_switch_mode is None:
+            return
+        # Leave the current handler first: the switch closes this window.
+        switch = self._on_switch_mode
+        QTimer.singleShot(0, lambda: switch(demo))
+
+    # -- accounts combo -------------------------------------------------------------------
+
+    def refresh_accounts(self) -> None:
+        """Fetch ``GET /accounts`` off the GUI thread and fill the account choice."""
+        factory = self.context.client_source.factory
+        self.account_combo.clear()
+        if not self.context.client_source.has_token:
+            self.account_combo.addItem(self.tr("No token set up"), "")
+            self.account_combo.setEnabled(False)
+            self._update_status()
+            return
+        self.account_combo.addItem(self.tr("Loading accounts…"), "")
+        self.account_combo.setEnabled(False)
+
+        def fetch() -> list[Account]:
+            client = factory()
+            if client is None:
+                return []
+            try:
+                return client.list_accounts()
+            finally:
+                client.close()
+
+        run_in_thread(fetch, self._accounts_loaded, self._accounts_failed)
+
+    def _accounts_loaded(self, accounts: list[Account]) -> None:
+        if not self._alive():
+            return
+        self._accounts = accounts
+        self.account_combo.clear()
+        if not accounts:
+            self.account_combo.addItem(self.tr("No Kling account at useapi.net"), "")
+            self.account_combo.setEnabled(False)
+            self.message_bar.show_message(
+                self.tr("Your token has no Kling account yet. Add one in Accounts."),
+                Level.WARNING,
+                action=self.tr("Open accounts"),
+                on_action=self.open_accounts,
+            )
+            self._update_status()
+            return
+        for account in accounts:
+            label = account.email
+            if account.max_jobs:
+                label += self.tr("  (%1 at once)").replace("%1", str(account.max_jobs))
+            self.account_combo.addItem(label, account.email)
+        preferred = self.settings.default_email
+        index = self.account_combo.findData(preferred) if preferred else 0
+        self.account_combo.setCurrentIndex(max(0, index))
+        self.account_combo.setEnabled(True)
+        self._update_status()
+
+    def _accounts_failed(self, exc: BaseException) -> None:
+        if not self._alive():
+            return
+        self.account_combo.clear()
+        fallback = self.settings.default_email
+        self.account_combo.addItem(fallback or self.tr("Default account"), fallback)
+        self.account_combo.setEnabled(False)
+        self.message_bar.show_message(
+            self.tr("Could not list your Kling accounts: %1").replace("%1", str(exc)),
+            Level.WARNING,
+            action=self.tr("Try again"),
+            on_action=self.refresh_accounts,
+        )
+        self._update_status()
+
+    def _alive(self) -> bool:
+        import shiboken6
+
+        return shiboken6.isValid(self) and shiboken6.isValid(self.account_combo)
+
+    # -- reacting to the runner -----------------------------------------------------------
+
+    def _jobs_changed(self, *_args: object) -> None:
+        self._refresh_all()
+
+    def _progress_changed(self, job_id: int, _progress: Progress) -> None:
+        jobs = self.selected_jobs()
+        if len(jobs) == 1 and jobs[0].id == job_id:
+            self._update_details()
+
+    def _batch_finished(self, summary: BatchSummary) -> None:
+        self.notifier.batch_finished(summary)
+
+    def _connection_changed(self, online: bool, sentence: str) -> None:
+        self._connection = (online, sentence)
+        self._update_status()
+
+    def _selection_changed(self, *_args: object) -> None:
+        self._update_actions()
+        self._update_details()
+        jobs = self.selected_jobs()
+        if len(jobs) == 1:
+            self.preview_selected()
+
+    def _refresh_all(self) -> None:
+        has_jobs = self.model.rowCount() > 0
+        welcome = not has_jobs and not self.is_demo and not self.context.client_source.has_token
+        self.stack.setCurrentWidget(self.welcome if welcome else self.stack.widget(0))
+        self.drop_zone.set_compact(has_jobs)
+        self._update_actions()
+        self._update_details()
+        self._update_status()
+
+    def _update_actions(self) -> None:
+        jobs = self.selected_jobs()
+        single = len(jobs) == 1
+        states = {j.state for j in jobs}
+        self.preview_action.setEnabled(single)
+        self.reveal_action.setEnabled(single)
+        self.copy_link_action.setEnabled(any(j.result_url for j in jobs))
+        self.retry_action.setEnabled(bool(states & _RETRYABLE))
+        self.stop_action.setEnabled(JobState.PROCESSING in states)
+        self.resolve_action.setEnabled(JobState.UNCERTAIN in states)
+        self.remove_action.setEnabled(any(s.is_final for s in states))
+        all_jobs = self.model.jobs()
+        self.retry_all_action.setEnabled(any(j.state is JobState.FAILED for j in all_jobs))
+        ready = sum(1 for j in all_jobs if j.state is JobState.READY)
+        self.add_sound_action.setEnabled(ready > 0)
+        self.add_sound_button.setEnabled(ready > 0)
+        self.add_sound_button.setText(
+            self.tr("Add sound to %1").replace("%1", count_clips(ready))
+            if ready
+            else self.tr("Add sound")
+        )
+
+    def _update_details(self) -> None:
+        jobs = self.selected_jobs()
+        if len(jobs) != 1:
+            self.details.setText(
+                self.tr("%1 selected.").replace("%1", count_clips(len(jobs)))
+                if jobs
+                else self.tr("Select a clip to see its details and preview it.")
+            )
+            return
+        job = jobs[0]
+        status = status_text(job, self.runner.progress(job.id))
+        lines = [f"<b>{_escape(job.name)}</b> — {_escape(status)}"]
+        if message_text(job):
+            lines.append(_escape(message_text(job)))
+        if job.state is JobState.DONE and job.output_path:
+            lines.append(self.tr("Saved as %1").replace("%1", _escape(str(job.output_path))))
+        elif job.state is JobState.READY:
+            lines.append(self.tr("Ready. Nothing is sent until you press Add sound."))
+        self.details.setText("<br>".join(lines))
+
+    def _update_status(self, *_args: object) -> None:
+        counts: dict[str, int] = {}
+        for job in self.model.jobs():
+            key = _count_group(job.state)
+            counts[key] = counts.get(key, 0) + 1
+        order = [
+            self.tr("ready"), self.tr("in progress"), self.tr("done"), self.tr("need attention"),
+        ]  # fmt: skip
+        parts = [f"{counts[k]} {k}" for k in order if counts.get(k)]
+        self.counts_label.setText(" · ".join(parts) if parts else self.tr("No clips yet"))
+        email = self.account_combo.currentData()
+        if self.is_demo:
+            account = self.tr("Demo account")
+        elif not self.context.client_source.has_token:
+            account = self.tr("No token")
+        else:
+            account = email if isinstance(email, str) and email else self.tr("Default account")
+        self.account_label.setText(account)
+        online, sentence = self._connection
+        self.connection_label.setText(
+            (self.tr("Simulator") if self.is_demo else self.tr("Online"))
+            if online
+            else self.tr("Offline")
+        )
+        self.connection_label.setToolTip(sentence)
+        if not online and sentence:
+            self.statusBar().showMessage(sentence, 10_000)
+
+    # -- closing --------------------------------------------------------------------------
+
+    def close_for_switch(self) -> None:
+        """Close without asking (the launcher swaps modes or the app quits)."""
+        self._closing_for_switch = True
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        uploads = sum(1 for j in self.model.jobs() if j.state is JobState.UPLOADING)
+        if (
+            uploads
+            and not self._closing_for_switch
+            and not self.interactions.confirm_close(self, uploads)
+        ):
+            event.ignore()
+            return
+        self._save_layout()
+        self.notifier.close()
+        stop = getattr(self.preview, "clear", None)
+        if callable(stop):
+            stop()
+        event.accept()
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+_RETRYABLE = frozenset({JobState.FAILED, JobState.REJECTED})
+
+
+def _count_group(state: JobState) -> str:
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("MainWindow", text)
+
+    if state is JobState.READY:
+        return tr("ready")
+    if state is JobState.DONE:
+        return tr("done")
+    if state.is_active:
+        return tr("in progress")
+    return tr("need attention")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,156 @@
+"""Window fixtures: an answering :class:`Interactions`, drop helpers and window factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from kling_desktop.accounts.vault import Vault
+from kling_desktop.api.client import KlingClient
+from kling_desktop.api.models import Account
+from kling_desktop.gui.launch import AppContext, ClientSource, ui_state_for
+from kling_desktop.gui.main_window import Interactions, MainWindow
+from kling_desktop.jobs.model import Job
+from kling_desktop.jobs.store import JobStore
+from kling_desktop.paths import app_paths
+from kling_desktop.settings import Settings
+from tests.gui.fakes import FakeRunner
+
+
+class StubClient:
+    """Answers ``list_accounts`` from memory (the fake-runner tests need no server)."""
+
+    def __init__(self, accounts: list[Account]) -> None:
+        self.accounts = accounts
+
+    def list_accounts(self) -> list[Account]:
+        return list(self.accounts)
+
+    def close(self) -> None:
+        pass
+
+
+class StubClientSource(ClientSource):
+    def __init__(self, token: str | None) -> None:
+        super().__init__("http://127.0.0.1:9/v1/kling", token)
+        self.accounts = [Account("demo@example.com", max_jobs=3), Account("b@example.com")]
+
+    def factory(self) -> KlingClient | None:
+        return StubClient(self.accounts) if self.has_token else None  # type: ignore[return-value]
+
+
+class AnsweringInteractions(Interactions):
+    """Answers every question at once and records it; never opens the desktop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[str, object]] = []
+        self.spend_answer = True
+        self.stop_answer = True
+        self.resolve_answer: bool | None = True
+        self.close_answer = True
+        self.files_to_choose: list[Path] = []
+
+    def confirm_spend(self, parent: QWidget, count: int) -> bool:
+        self.asked.append(("spend", count))
+        return self.spend_answer
+
+    def confirm_stop_tracking(self, parent: QWidget, jobs: list[Job]) -> bool:
+        self.asked.append(("stop", [j.id for j in jobs]))
+        return self.stop_answer
+
+    def resolve_uncertain(self, parent: QWidget, job: Job) -> bool | None:
+        self.asked.append(("resolve", job.id))
+        return self.resolve_answer
+
+    def confirm_close(self, parent: QWidget, uploads: int) -> bool:
+        self.asked.append(("close", uploads))
+        return self.close_answer
+
+    def choose_files(self, parent: QWidget, start: Path) -> list[Path]:
+        self.asked.append(("choose", start))
+        return list(self.files_to_choose)
+
+    def open_url(self, url: QUrl) -> bool:
+        self.asked.append(("open_url", url.toLocalFile() or url.toString()))
+        return True
+
+    def reveal(self, path: Path) -> None:
+        self.asked.append(("reveal", path))
+
+
+@pytest.fixture
+def interactions() -> AnsweringInteractions:
+    return AnsweringInteractions()
+
+
+FakeWindowFactory = Callable[..., tuple[MainWindow, FakeRunner]]
+
+
+@pytest.fixture
+def fake_window(
+    qtbot: QtBot, interactions: AnsweringInteractions
+) -> Iterator[FakeWindowFactory]:
+    """``fake_window(jobs=(), token="t")``: a window over a :class:`FakeRunner`."""
+    stores: list[JobStore] = []
+
+    def make(
+        jobs: tuple[Job, ...] = (), token: str | None = "user:1-test", demo: bool = False
+    ) -> tuple[MainWindow, FakeRunner]:
+        paths = app_paths().ensure()
+        runner = FakeRunner(jobs)
+        store = JobStore(paths.database)
+        stores.append(store)
+        context = AppContext(
+            paths=paths,
+            settings=Settings(),
+            settings_file=paths.settings_file,
+            vault=Vault(),
+            client_source=StubClientSource(token),
+            store=store,
+            runner=runner,  # type: ignore[arg-type]
+            ui_state=ui_state_for(paths),
+        )
+        window = MainWindow(context, interactions=interactions)
+        qtbot.addWidget(window)
+        window.show()
+        return window, runner
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+def urls_mime(*urls: QUrl) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls(list(urls))
+    return mime
+
+
+def files_mime(*paths: Path) -> QMimeData:
+    return urls_mime(*(QUrl.fromLocalFile(str(p)) for p in paths))
+
+
+def drop_on(widget: QWidget, mime: QMimeData) -> tuple[bool, bool]:
+    """Drag ``mime`` over ``widget`` and drop it, as a file manager would.
+
+    Returns whether the enter and the drop were accepted.
+    """
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+    enter = QDragEnterEvent(
+        pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(widget, enter)
+    drop = QDropEvent(
+        pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(widget, drop)
+    assert drop.dropAction() in (Qt.DropAction.CopyAction, Qt.DropAction.IgnoreAction)
+    return enter.isAccepted(), drop.isAccepted()

@@ -1,0 +1,115 @@
+"""A stand-in runner with the real one's signals and methods, for fast window tests.
+
+It moves jobs only when the test says so (``set_state``), so filter and action tests are exact
+and need no simulator. End-to-end tests use the real :class:`JobRunner`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from kling_desktop.jobs.model import Job, JobOptions, JobState
+from kling_desktop.runner.engine import BatchSummary, Progress
+
+
+class FakeRunner(QObject):
+    job_added = Signal(object)
+    job_changed = Signal(object)
+    job_removed = Signal(int)
+    job_progress = Signal(int, object)
+    batch_finished = Signal(object)
+    connection_changed = Signal(bool, str)
+    idle_changed = Signal(bool)
+
+    def __init__(self, jobs: Iterable[Job] = ()) -> None:
+        super().__init__()
+        self._jobs: dict[int, Job] = {j.id: j for j in jobs}
+        self._progress: dict[int, Progress] = {}
+        self.calls: list[tuple[str, Any]] = []
+        self._next = max(self._jobs, default=0) + 1
+
+    # -- what the window calls ----------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def job(self, job_id: int) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def progress(self, job_id: int) -> Progress:
+        return self._progress.get(job_id, Progress())
+
+    def add_files(
+        self, paths: Sequence[Path], options: JobOptions, *, start: bool = False
+    ) -> list[int]:
+        self.calls.append(("add_files", (list(paths), options, start)))
+        ids = []
+        for path in paths:
+            job = Job(id=self._next, input_path=Path(path), state=JobState.READY, options=options)
+            self._next += 1
+            self._jobs[job.id] = job
+            ids.append(job.id)
+            self.job_added.emit(job)
+        return ids
+
+    def start(self, job_ids: Iterable[int] | None = None) -> None:
+        ids = list(job_ids) if job_ids is not None else None
+        self.calls.append(("start", ids))
+        for job_id in ids if ids is not None else list(self._jobs):
+            if self._jobs[job_id].state is JobState.READY:
+                self.set_state(job_id, JobState.QUEUED)
+
+    def retry(self, job_id: int) -> None:
+        self.calls.append(("retry", job_id))
+
+    def retry_all_failed(self) -> None:
+        self.calls.append(("retry_all_failed", None))
+
+    def stop_tracking(self, job_id: int) -> None:
+        self.calls.append(("stop_tracking", job_id))
+        self.set_state(job_id, JobState.STOPPED)
+
+    def remove(self, job_id: int) -> None:
+        self.calls.append(("remove", job_id))
+        del self._jobs[job_id]
+        self.job_removed.emit(job_id)
+
+    def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None:
+        self.calls.append(("resolve_uncertain", (job_id, resubmit)))
+
+    def resume(self) -> None:
+        self.calls.append(("resume", None))
+
+    def client_changed(self) -> None:
+        self.calls.append(("client_changed", None))
+
+    def shutdown(self) -> None:
+        self.calls.append(("shutdown", None))
+
+    def is_idle(self) -> bool:
+        return not any(j.state.is_active for j in self._jobs.values())
+
+    def counts(self) -> dict[JobState, int]:
+        counts: dict[JobState, int] = {}
+        for job in self._jobs.values():
+            counts[job.state] = counts.get(job.state, 0) + 1
+        return counts
+
+    # -- what tests drive ---------------------------------------------------------------
+
+    def set_state(self, job_id: int, state: JobState, **fields: Any) -> Job:
+        job = self._jobs[job_id].replace(state=state, **fields)
+        self._jobs[job_id] = job
+        self.job_changed.emit(job)
+        return job
+
+    def set_progress(self, job_id: int, progress: Progress) -> None:
+        self._progress[job_id] = progress
+        self.job_progress.emit(job_id, progress)
+
+    def finish_batch(self, summary: BatchSummary) -> None:
+        self.batch_finished.emit(summary)
