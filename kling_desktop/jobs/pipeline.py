@@ -7,6 +7,7 @@ cancel token and a progress callback.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
@@ -160,6 +161,28 @@ def reserve(path: Path) -> Path:
             continue
         os.close(fd)
         return path
+
+
+def destination(job: Job, output_folder: str = "") -> tuple[Path, bool]:
+    """Where to save the job's result, and whether a complete result is already there.
+
+    A job resumed mid-download finds its own placeholder (stored as ``output_path``): it is
+    reused, and the temp file the interrupted download left beside it is removed. A non-empty
+    file there was renamed into place just before the interruption; it is used when it checks.
+    """
+    own = job.output_path
+    if own is not None and own.is_file():
+        for stale in own.parent.glob(f".{glob.escape(own.name)}.*.part"):
+            stale.unlink(missing_ok=True)
+        if own.stat().st_size == 0:
+            return own, False
+        try:
+            verify_result(own)
+        except ResultInvalid:
+            pass
+        else:
+            return own, True
+    return reserve(output_path(job, output_folder)), False
 
 
 def download(

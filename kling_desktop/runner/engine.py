@@ -788,7 +788,12 @@ class JobRunner(QObject):
             job = self._store.get(job_id)
             if job is None or job.state is not S.DOWNLOADING:
                 return job
-            dest = pipeline.reserve(pipeline.output_path(job, self._settings.output_folder))
+            dest, complete = pipeline.destination(job, self._settings.output_folder)
+            if complete:  # renamed into place just before a crash: nothing to fetch again
+                return self._store.transition(job_id, S.DONE, output_path=dest)
+            # Persist the reserved name first, so a crash mid-download reuses (and never
+            # strands) our placeholder.
+            self._store.update(job_id, output_path=dest)
             try:
                 saved = pipeline.download(
                     client,
@@ -800,6 +805,7 @@ class JobRunner(QObject):
                 )
             except BaseException:
                 dest.unlink(missing_ok=True)  # the empty placeholder; never a user's file
+                self._store.update(job_id, output_path=None)
                 raise
             return self._store.transition(
                 job_id, S.DONE, output_path=saved.path, result_kind=saved.kind

@@ -98,6 +98,7 @@ class Scenario:
     account_error: bool = False  # submits and polls answer 596 (account in error state)
     retry_after: float | None = None  # sent as Retry-After with every 429 when set
     truncate_downloads: int = 0  # next N /cdn file answers stop half way and hang up
+    transfer_bytes_per_s: float = 0.0  # > 0: uploads and /cdn downloads move at this pace
     malformed_responses: int = 0  # next N API answers are 200 with a body that is not JSON
 
 
@@ -1023,16 +1024,30 @@ class Simulator:
         handler.end_headers()
         limit = size // 2 if cut else size
         sent = 0
+        pace = _Pace(self.scenario.transfer_bytes_per_s)
         with target.open("rb") as fh:
             while sent < limit:
-                chunk = fh.read(min(_CHUNK, limit - sent))
+                chunk = fh.read(min(pace.chunk, limit - sent))
                 if not chunk:
                     break
                 handler.wfile.write(chunk)
                 sent += len(chunk)
+                pace.after(len(chunk))
         if cut:
             handler.wfile.flush()
             raise _Drop()
+
+
+class _Pace:
+    """Slows a transfer to ``bytes_per_s`` (a slow line), in small steps; 0 = full speed."""
+
+    def __init__(self, bytes_per_s: float) -> None:
+        self.rate = bytes_per_s
+        self.chunk = _CHUNK if bytes_per_s <= 0 else max(1024, min(_CHUNK, int(bytes_per_s / 20)))
+
+    def after(self, count: int) -> None:
+        if self.rate > 0:
+            time.sleep(count / self.rate)
 
 
 def _busy(account: _Account, limit: int) -> dict[str, Any]:
@@ -1205,11 +1220,13 @@ class _Handler(BaseHTTPRequestHandler):
                         return
                 self.rfile.readline(16)
         left = int(self.headers.get("Content-Length") or 0)
+        pace = _Pace(self.server.sim.scenario.transfer_bytes_per_s)
         while left:
-            piece = self.rfile.read(min(_CHUNK, left))
+            piece = self.rfile.read(min(pace.chunk, left))
             if not piece:
                 raise ConnectionResetError("body ended early")
             left -= len(piece)
+            pace.after(len(piece))
             yield piece
 
     def read_body(self, limit: int, *, drain_only: bool = False) -> bytes:

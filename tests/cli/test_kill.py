@@ -88,3 +88,37 @@ def test_kill_while_polling(
     finally:
         proc.kill()
     resume_to_done(run_cli, simulator, clip)
+
+
+def test_kill_during_upload(
+    app_home: Path, simulator: Simulator, run_cli: RunCli, clip: Path
+) -> None:
+    simulator.scenario.transfer_bytes_per_s = clip.stat().st_size / 3  # a 3 s upload
+    proc = start_add_sound(app_home, simulator, clip)
+    try:
+        wait_for(lambda: stored_state(app_home) == "uploading", 30, "uploading")
+        kill_hard(proc)
+    finally:
+        proc.kill()
+    assert simulator.submit_count == 0
+    simulator.scenario.transfer_bytes_per_s = 0
+    resume_to_done(run_cli, simulator, clip)
+
+
+def test_kill_during_download_leaves_no_stray_files(
+    app_home: Path, simulator: Simulator, run_cli: RunCli, clip: Path
+) -> None:
+    simulator.scenario.task_seconds = 0.2
+    proc = start_add_sound(app_home, simulator, clip)
+    try:
+        wait_for(lambda: stored_state(app_home) == "processing", 30, "processing")
+        simulator.scenario.transfer_bytes_per_s = 20_000  # downloads now crawl
+        wait_for(lambda: stored_state(app_home) == "downloading", 30, "downloading")
+        wait_for(lambda: bool(list(clip.parent.glob(".clip.sound.mp4.*.part"))), 30, "a part")
+        kill_hard(proc)
+    finally:
+        proc.kill()
+    simulator.scenario.transfer_bytes_per_s = 0
+    resume_to_done(run_cli, simulator, clip)
+    names = sorted(p.name for p in clip.parent.iterdir())
+    assert names == ["clip.mp4", "clip.sound.mp4"]  # same name reused, no leftovers
