@@ -111,14 +111,20 @@ def format_clock(seconds: float) -> str:
 
 
 def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
-    """The one-line status of a row: the engine's progress text, else the state's label."""
-    if progress.text:
-        return progress.text
-    label = QCoreApplication.translate("JobState", job.state.label)
-    if job.state is JobState.PROCESSING and job.submitted_at:
-        elapsed = (now if now is not None else time.time()) - job.submitted_at
+    """The one-line status of a row: the engine's progress text (else the state's label),
+    with the elapsed time of a timed phase ("Adding sound · 0:42")."""
+    label = progress.text or QCoreApplication.translate("JobState", job.state.label)
+    since = progress.since
+    if since is None and job.state is JobState.PROCESSING:
+        since = job.submitted_at
+    if since is not None and job.state.is_active:
+        elapsed = (now if now is not None else time.time()) - since
         return f"{label} · {format_clock(elapsed)}"
-    if job.state in (JobState.UPLOADING, JobState.DOWNLOADING) and progress.fraction is not None:
+    if (
+        not progress.text
+        and job.state in (JobState.UPLOADING, JobState.DOWNLOADING)
+        and progress.fraction is not None
+    ):
         return f"{label} {round(progress.fraction * 100)} %"
     return label
 
@@ -314,6 +320,7 @@ class JobTableModel(QAbstractTableModel):
         if job_id not in self._jobs:
             return
         self._progress[job_id] = progress
+        self._update_clock()
         row = self.row_of(job_id)
         index = self.index(row, Column.STATE)
         self.dataChanged.emit(index, index)
@@ -323,8 +330,15 @@ class JobTableModel(QAbstractTableModel):
         if row >= 0:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
+    def _timed(self, job_id: int) -> bool:
+        job = self._jobs[job_id]
+        if not job.state.is_active:
+            return False
+        since = self._progress.get(job_id, Progress()).since
+        return since is not None or job.state is JobState.PROCESSING
+
     def _update_clock(self) -> None:
-        processing = any(j.state is JobState.PROCESSING for j in self._jobs.values())
+        processing = any(self._timed(job_id) for job_id in self._ids)
         if processing and not self._clock.isActive():
             self._clock.start()
         elif not processing and self._clock.isActive():
@@ -332,7 +346,7 @@ class JobTableModel(QAbstractTableModel):
 
     def _tick(self) -> None:
         for row, job_id in enumerate(self._ids):
-            if self._jobs[job_id].state is JobState.PROCESSING:
+            if self._timed(job_id):
                 index = self.index(row, Column.STATE)
                 self.dataChanged.emit(index, index)
 

@@ -97,6 +97,7 @@ def build_context(
     base_url: str | None = None,
     token: str | None = None,
     settings: Settings | None = None,
+    demo_task_seconds: float | None = None,
 ) -> AppContext:
     """Build a stack. ``base_url``/``token``/``settings`` override what would be looked up."""
     user_paths = (paths or app_paths()).ensure()
@@ -104,7 +105,11 @@ def build_context(
     ui_state = ui_state_for(user_paths)
     if demo:
         home = demo_paths(user_paths).ensure()
-        service = DemoService(home).start()
+        service = (
+            DemoService(home)
+            if demo_task_seconds is None
+            else DemoService(home, task_seconds=demo_task_seconds)
+        ).start()
         service.reset_jobs()
         ctx_settings = settings or demo_settings(home, user_settings)
         source = ClientSource(base_url or service.url, token or service.token, demo=True)

@@ -1192,7 +1192,8 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
 
-_RETRYABLE = frozenset({JobState.FAILED, JobState.REJECTED})
+# Stopped jobs "retry" by tracking the same task again: nothing new is charged.
+_RETRYABLE = frozenset({JobState.FAILED, JobState.REJECTED, JobState.STOPPED})
 
 
 def _count_group(state: JobState) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,12 +15,13 @@ from pytestqt.qtbot import QtBot
 from kling_desktop.accounts.vault import Vault
 from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import Account
-from kling_desktop.gui.launch import AppContext, ClientSource, ui_state_for
+from kling_desktop.gui.launch import AppContext, ClientSource, build_context, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.jobs.model import Job
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.paths import app_paths
 from kling_desktop.settings import Settings
+from kling_desktop.simulator import DEMO_TOKEN, Simulator
 from tests.gui.fakes import FakeRunner
 
 
@@ -94,9 +96,7 @@ FakeWindowFactory = Callable[..., tuple[MainWindow, FakeRunner]]
 
 
 @pytest.fixture
-def fake_window(
-    qtbot: QtBot, interactions: AnsweringInteractions
-) -> Iterator[FakeWindowFactory]:
+def fake_window(qtbot: QtBot, interactions: AnsweringInteractions) -> Iterator[FakeWindowFactory]:
     """``fake_window(jobs=(), token="t")``: a window over a :class:`FakeRunner`."""
     stores: list[JobStore] = []
 
@@ -148,9 +148,52 @@ def drop_on(widget: QWidget, mime: QMimeData) -> tuple[bool, bool]:
         pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     QApplication.sendEvent(widget, enter)
-    drop = QDropEvent(
-        pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    )
+    drop = QDropEvent(pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, drop)
     assert drop.dropAction() in (Qt.DropAction.CopyAction, Qt.DropAction.IgnoreAction)
     return enter.isAccepted(), drop.isAccepted()
+
+
+RealWindowFactory = Callable[..., tuple[MainWindow, AppContext]]
+
+
+def fast_settings() -> Settings:
+    """The simulator's tasks end in half a second: poll often (below the UI's own minimum)."""
+    settings = Settings()
+    settings.poll_interval_s = 0.2
+    settings.first_poll_delay_s = 0.1
+    return settings
+
+
+@pytest.fixture
+def real_window(
+    qtbot: QtBot, simulator: Simulator, interactions: AnsweringInteractions
+) -> Iterator[RealWindowFactory]:
+    """``real_window()``: the real runner and store, talking HTTP to the simulator fixture.
+
+    Call it again (after closing the first) for a restart on the same database.
+    """
+    contexts: list[AppContext] = []
+
+    def make(**overrides: object) -> tuple[MainWindow, AppContext]:
+        options: dict[str, object] = {
+            "base_url": simulator.url,
+            "token": DEMO_TOKEN,
+            "settings": fast_settings(),
+        }
+        options.update(overrides)
+        context = build_context(demo=False, vault=Vault(), **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        window = MainWindow(context, interactions=interactions)
+        window.closed.connect(context.close)
+        qtbot.addWidget(window)
+        window.show()
+        context.runner.resume()
+        return window, context
+
+    yield make
+    for context in contexts:
+        with contextlib.suppress(Exception):  # closed already by the test
+            context.runner.shutdown()
+        with contextlib.suppress(Exception):
+            context.store.close()
