@@ -59,15 +59,24 @@ def resource_path(*parts: str) -> Path:
     return resources_root().joinpath(*parts)
 
 
-def app_icon() -> QIcon:
-    """The application icon, with every rendered size so each platform picks a sharp one."""
+def icon(name: str) -> QIcon:
+    """The icon ``name`` from ``resources/icons``: every rendered PNG size, else its SVG.
+
+    A missing icon gives a null QIcon (``isNull()``), never an exception.
+    """
     from PySide6.QtGui import QIcon
 
-    icon = QIcon()
+    found = QIcon()
     for size in ICON_SIZES:
-        png = resource_path("icons", "hicolor", f"{size}x{size}", f"{ICON_NAME}.png")
+        png = resource_path("icons", "hicolor", f"{size}x{size}", f"{name}.png")
         if png.is_file():
-            icon.addFile(str(png))
-    if icon.isNull():
-        icon.addFile(str(resource_path("icons", f"{ICON_NAME}.svg")))
-    return icon
+            found.addFile(str(png))
+    svg = resource_path("icons", f"{name}.svg")
+    if found.isNull() and svg.is_file():
+        found.addFile(str(svg))
+    return found
+
+
+def app_icon() -> QIcon:
+    """The application icon, with every rendered size so each platform picks a sharp one."""
+    return icon(ICON_NAME)

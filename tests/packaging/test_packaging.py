@@ -122,6 +122,12 @@ def test_app_icon_has_every_size(qapp: Any) -> None:
     assert {s.width() for s in icon.availableSizes()} >= {16, 32, 256}
 
 
+def test_unknown_icon_is_null_not_an_error(qapp: Any) -> None:
+    from kling_desktop.resources import icon
+
+    assert icon("no-such-icon").isNull()
+
+
 def test_nothing_else_looks_at_meipass() -> None:
     users = [
         path.relative_to(ROOT).as_posix()
