@@ -409,7 +409,7 @@ class MainWindow(QMainWindow):
         for number, job_filter in enumerate(JobFilter, start=1):
             action = self._action(
                 labels[job_filter],
-                lambda f=job_filter: self.set_filter(f),
+                lambda _checked=False, f=job_filter: self.set_filter(f),
                 f"Ctrl+{number}",
             )
             action.setCheckable(True)
@@ -563,8 +563,6 @@ class MainWindow(QMainWindow):
         list_layout.setSpacing(4)
         list_layout.addLayout(filters)
         list_layout.addWidget(self.table, 1)
-        list_layout.addLayout(row_actions)
-        list_layout.addWidget(self.details)
 
         self.preview = _preview_pane(self)
         self.preview.setMinimumWidth(280)
@@ -587,6 +585,8 @@ class MainWindow(QMainWindow):
         jobs_layout.addWidget(self.drop_zone)
         jobs_layout.addLayout(options)
         jobs_layout.addWidget(self.splitter, 1)
+        jobs_layout.addLayout(row_actions)
+        jobs_layout.addWidget(self.details)
 
         self.welcome = WelcomePanel()
         self.welcome.set_up.connect(self.open_accounts)
@@ -1065,8 +1065,14 @@ class MainWindow(QMainWindow):
 
     # -- reacting to the runner -----------------------------------------------------------
 
-    def _jobs_changed(self, *_args: object) -> None:
+    def _jobs_changed(self, *args: object) -> None:
         self._refresh_all()
+        changed = args[0] if args else None
+        if isinstance(changed, Job) and changed.state is JobState.DONE:
+            selected = self.selected_jobs()
+            if len(selected) == 1 and selected[0].id == changed.id:
+                # The clip the user is looking at just got its sound: show the result.
+                self.preview_selected()
 
     def _progress_changed(self, job_id: int, _progress: Progress) -> None:
         jobs = self.selected_jobs()

@@ -120,6 +120,8 @@ def fake_window(qtbot: QtBot, interactions: AnsweringInteractions) -> Iterator[F
         window = MainWindow(context, interactions=interactions)
         qtbot.addWidget(window)
         window.show()
+        window.activateWindow()  # keyboard shortcuts need the active window
+        qtbot.waitUntil(window.isActiveWindow)
         return window, runner
 
     yield make

@@ -1,0 +1,83 @@
+"""``--demo``: the built-in simulator, its own home, and a clip run to done with no token."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtMultimedia import QMediaPlayer
+from pytestqt.qtbot import QtBot
+
+from kling_desktop.accounts.vault import Vault
+from kling_desktop.gui.launch import Launcher
+from kling_desktop.jobs.model import JobState
+from kling_desktop.jobs.store import JobStore
+from kling_desktop.paths import app_paths
+from tests.gui.conftest import AnsweringInteractions
+
+pytestmark = pytest.mark.qt_log_ignore(
+    "QBackingStore::flush", "PulseAudioService", "No RHI backend", extend=True
+)
+TIMEOUT_MS = 30_000
+
+
+def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
+    qtbot: QtBot, interactions: AnsweringInteractions
+) -> None:
+    launcher = Launcher(Vault(), interactions=interactions)
+    window = launcher.open(demo=True, demo_task_seconds=0.5)
+    qtbot.addWidget(window)
+    try:
+        assert window.is_demo and window.demo_bar.isVisible()
+        assert "no credits are spent" in window.demo_bar.text
+        assert window.stack.currentWidget() is not window.welcome  # no token needed
+        qtbot.waitUntil(lambda: window.account_combo.isEnabled(), timeout=TIMEOUT_MS)
+        assert window.account_combo.currentData() == "demo@example.com"
+
+        window.add_sample_clip()
+        qtbot.waitUntil(
+            lambda: [j.state for j in window.model.jobs()] == [JobState.READY], timeout=TIMEOUT_MS
+        )
+        window.add_sound_button.click()
+        assert interactions.asked == [("spend", 1)]
+        qtbot.waitUntil(
+            lambda: [j.state for j in window.model.jobs()] == [JobState.DONE], timeout=TIMEOUT_MS
+        )
+        job = window.model.jobs()[0]
+        assert job.output_path is not None and job.output_path.exists()
+        demo_home = app_paths().data_dir / "demo"
+        assert job.output_path.is_relative_to(demo_home)
+        assert job.input_path.is_relative_to(demo_home)
+
+        window.select_job(job.id)
+        player = window.preview.player  # type: ignore[attr-defined]
+        qtbot.waitUntil(
+            lambda: player.source == job.output_path
+            and player.media_status == QMediaPlayer.MediaStatus.LoadedMedia,
+            timeout=TIMEOUT_MS,
+        )
+        assert player.has_audio
+    finally:
+        with qtbot.waitSignal(window.closed):
+            window.close()
+    # The user's own job list never saw the demo job.
+    store = JobStore(app_paths().database)
+    try:
+        assert store.all() == []
+    finally:
+        store.close()
+
+
+def test_try_the_demo_switches_the_window_live(
+    qtbot: QtBot, interactions: AnsweringInteractions
+) -> None:
+    launcher = Launcher(Vault(), interactions=interactions)
+    first = launcher.open(demo=False)
+    qtbot.addWidget(first)
+    assert first.stack.currentWidget() is first.welcome  # no token anywhere
+    with qtbot.waitSignal(first.closed, timeout=TIMEOUT_MS):
+        first.welcome.demo_button.click()
+    demo = launcher.window
+    assert demo is not None and demo is not first and demo.is_demo
+    qtbot.addWidget(demo)
+    assert demo.demo_action.text() == "Leave the &demo"
+    with qtbot.waitSignal(demo.closed):
+        demo.close()
