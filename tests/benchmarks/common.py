@@ -155,9 +155,7 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     env["QT_LOGGING_RULES"] = "qt.multimedia.*=false;qt.qpa.*=false"
     env.pop("KLING_DESKTOP_TOKEN", None)
     env.pop("KLING_DESKTOP_API_URL", None)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
 
@@ -263,7 +261,10 @@ def free_port() -> int:
 def simulator_process(
     data_dir: Path, *, task_seconds: float = 3.0, accounts: Sequence[str] = (f"{DEMO_EMAIL}:50",)
 ) -> Iterator[str]:
-    """Run ``python -m kling_desktop.simulator`` (its CPU and threads are not ours); yield its URL."""
+    """Run ``python -m kling_desktop.simulator`` (its CPU and threads are not ours).
+
+    Yields the API base URL; the process is stopped and its data folder removed afterwards.
+    """
     port = free_port()
     args = [
         sys.executable, "-m", "kling_desktop.simulator", "--port", str(port),

@@ -140,7 +140,8 @@ def table(figures: list[Figure]) -> str:
         base = f"{fmt(f.baseline.median, f.unit)} ({f.baseline_title})" if f.baseline else "—"
         ratio = "—" if f.ratio is None else f"{f.ratio:.2f}"
         met = {True: "yes", False: "NO", None: "—"}[f.met]
-        rows.append((f.key, f.title, fmt(v.median, f.unit), spread, base, ratio, f.goal or "—", met))
+        goal = f.goal or "—"
+        rows.append((f.key, f.title, fmt(v.median, f.unit), spread, base, ratio, goal, met))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
@@ -148,7 +149,7 @@ def table(figures: list[Figure]) -> str:
         if n == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     notes = [f"- {f.key}: {f.notes}" for f in figures if f.notes]
-    return "\n".join(lines + ([""] + notes if notes else []))
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             got = run_one(module, item, args, scratch)
             figures += got
             for fig in got:
-                print(f"    {fig.key} {fig.title}: {fmt(fig.value.median, fig.unit)}"
-                      + (f"  ratio {fig.ratio:.2f}" if fig.ratio is not None else "")
-                      + (f"  [{ {True: 'met', False: 'MISSED', None: '—'}[fig.met]}]"), flush=True)  # fmt: skip
+                ratio = f"  ratio {fig.ratio:.2f}" if fig.ratio is not None else ""
+                verdict = {True: "met", False: "MISSED", None: "—"}[fig.met]
+                line = f"    {fig.key} {fig.title}: {fmt(fig.value.median, fig.unit)}{ratio}"
+                print(f"{line}  [{verdict}]", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     info["load_average_end"] = os.getloadavg()
