@@ -27,6 +27,7 @@ from tests.benchmarks.common import (
     clip,
     figure,
     mb,
+    megabytes,
     padded_clip,
     simulator_process,
     write_figures,
@@ -96,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(done.stderr[-2000:])
             data = json.loads(done.stdout.strip().splitlines()[-1])
             ours_mbps.append(mb(SIZE) / data["seconds"])
-            growth.append(mb(data["hwm_after"] - data["hwm_before"]))
+            growth.append(megabytes(data["hwm_after"] - data["hwm_before"]))
             if curl is not None:
                 seconds, rss = curl_upload(curl, url, big, DEMO_TOKEN)
                 theirs_mbps.append(mb(SIZE) / seconds)
-                curl_rss.append(mb(rss))
+                curl_rss.append(megabytes(rss))
             for stale in (sim_dir / "uploads").glob("*"):
                 stale.unlink(missing_ok=True)  # keep the disk from filling up
     notes = f"{mb(SIZE):.0f} MiB valid MP4 (1080p clip + trailing free box), loopback"
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         figure(
             "3b",
             "Upload 99 MiB: peak memory growth of the uploading process",
-            "MiB",
+            "MB",
             growth,
             baseline_title="curl's peak RSS",
             baseline=curl_rss or None,

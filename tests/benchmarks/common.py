@@ -189,7 +189,13 @@ def thread_count() -> int:
 
 
 def mb(n_bytes: float) -> float:
+    """MiB (2**20 bytes): sizes and throughput."""
     return n_bytes / (1024 * 1024)
+
+
+def megabytes(n_bytes: float) -> float:
+    """MB (10**6 bytes): the unit the memory goals are stated in."""
+    return n_bytes / 1e6
 
 
 # -- clips ----------------------------------------------------------------------------------
