@@ -491,7 +491,12 @@ class JobDelegate(QStyledItemDelegate):
         # A job with no measurable progress shows an empty bar with its text: a static
         # "busy" bar would look frozen in a delegate that is not animated.
         bar.progress = round(max(0.0, min(1.0, fraction or 0.0)) * 1000)
-        bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        # One line, elided: a wrapped bar label is unreadable (the tooltip has it in full).
+        bar.text = option.fontMetrics.elidedText(  # type: ignore[attr-defined]
+            str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+            Qt.TextElideMode.ElideRight,
+            max(0, rect.width() - 8),
+        )
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)

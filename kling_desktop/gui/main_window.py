@@ -237,7 +237,14 @@ class WelcomePanel(QWidget):
         )
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(520)
+        # A wrapped label needs a width to wrap to; a fixed column reads best.
+        text.setFixedWidth(min(560, text.fontMetrics().averageCharWidth() * 70))
+        text.setMinimumHeight(text.heightForWidth(text.width()))
+        drop_note = QLabel(
+            self.tr("You can already drop clips here: they are checked on this computer.")
+        )
+        drop_note.setEnabled(False)  # the palette's quieter text
+        drop_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.set_up_button = QPushButton(self.tr("Set up my token"))
         self.set_up_button.setDefault(True)
         self.set_up_button.clicked.connect(self.set_up)
@@ -252,9 +259,15 @@ class WelcomePanel(QWidget):
         layout.addStretch(1)
         layout.addWidget(title)
         layout.addSpacing(8)
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        text_row = QHBoxLayout()
+        text_row.addStretch(1)
+        text_row.addWidget(text)
+        text_row.addStretch(1)
+        layout.addLayout(text_row)
         layout.addSpacing(16)
         layout.addLayout(buttons)
+        layout.addSpacing(24)
+        layout.addWidget(drop_note)
         layout.addStretch(2)
 
 
@@ -281,7 +294,7 @@ class MainWindow(QMainWindow):
         self._ui = context.ui_state
         self._closing_for_switch = False
         self._accounts: list[Account] = []
-        self._connection = (True, "")
+        self._connection: tuple[bool, str] | None = None  # unknown until the runner says
         if self._ui.value(SKIP_SPEND_CONFIRM, False, type=bool):
             self.interactions.skip_spend_confirm = True
 
@@ -506,7 +519,7 @@ class MainWindow(QMainWindow):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         row_height = max(self.fontMetrics().height() + 10, 53)
@@ -518,10 +531,10 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(Column.THUMBNAIL, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(Column.THUMBNAIL, 92)
         char = self.fontMetrics().averageCharWidth()
-        header.resizeSection(Column.NAME, char * 26)
-        header.resizeSection(Column.DURATION, char * 9)
-        header.resizeSection(Column.ACCOUNT, char * 20)
-        header.resizeSection(Column.STATE, char * 28)
+        header.resizeSection(Column.NAME, char * 22)
+        header.resizeSection(Column.DURATION, char * 8)
+        header.resizeSection(Column.ACCOUNT, char * 22)
+        header.resizeSection(Column.STATE, char * 36)
         for action in (self.remove_action,):
             self.table.addAction(action)
 
@@ -678,7 +691,7 @@ class MainWindow(QMainWindow):
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)
         else:
-            self.splitter.setSizes([self.width() * 3 // 5, self.width() * 2 // 5])
+            self.splitter.setSizes([self.width() * 2 // 3, self.width() // 3])
 
     def _save_layout(self) -> None:
         self._ui.setValue("window/geometry", self.saveGeometry())
@@ -1085,6 +1098,8 @@ class MainWindow(QMainWindow):
     def _connection_changed(self, online: bool, sentence: str) -> None:
         self._connection = (online, sentence)
         self._update_status()
+        if not online and sentence:
+            self.statusBar().showMessage(sentence, 10_000)
 
     def _selection_changed(self, *_args: object) -> None:
         self._update_actions()
@@ -1162,15 +1177,16 @@ class MainWindow(QMainWindow):
         else:
             account = email if isinstance(email, str) and email else self.tr("Default account")
         self.account_label.setText(account)
+        if self._connection is None:
+            self.connection_label.setText(self.tr("Simulator") if self.is_demo else "")
+            return
         online, sentence = self._connection
         self.connection_label.setText(
-            (self.tr("Simulator") if self.is_demo else self.tr("Online"))
+            (self.tr("Simulator") if self.is_demo else self.tr("Connected"))
             if online
             else self.tr("Offline")
         )
         self.connection_label.setToolTip(sentence)
-        if not online and sentence:
-            self.statusBar().showMessage(sentence, 10_000)
 
     # -- closing --------------------------------------------------------------------------
 
