@@ -150,7 +150,7 @@ class Launcher(QObject):
         window = MainWindow(
             context, interactions=self.interactions, on_switch_mode=self.switch_mode
         )
-        window.closed.connect(self._window_closed)
+        window.closed.connect(lambda: self._window_closed(window, context))
         self.context, self.window = context, window
         window.show()
         if files:
@@ -159,21 +159,22 @@ class Launcher(QObject):
         return window
 
     def switch_mode(self, demo: bool) -> None:
-        """Close the current window (its jobs stay stored) and open the other mode's."""
-        old = self.window
-        geometry = old.saveGeometry() if old is not None else None
-        if old is not None:
-            old.close_for_switch()
-        window = self.open(demo=demo)
-        if geometry is not None:
-            window.restoreGeometry(geometry)
+        """Open the other mode's window, then close this one (its jobs stay stored).
 
-    def _window_closed(self) -> None:
-        context = self.context
-        self.context = None
-        self.window = None
-        if context is not None:
-            context.close()
+        The new window shows first: closing the last window would end the application.
+        """
+        old = self.window
+        window = self.open(demo=demo)
+        if old is not None:
+            window.restoreGeometry(old.saveGeometry())
+            old.close_for_switch()
+
+    def _window_closed(self, window: MainWindow, context: AppContext) -> None:
+        context.close()
+        if self.window is window:
+            self.context = None
+            self.window = None
+        window.deleteLater()
 
     def shutdown(self) -> None:
         if self.window is not None:

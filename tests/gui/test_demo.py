@@ -23,8 +23,8 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
     qtbot: QtBot, interactions: AnsweringInteractions
 ) -> None:
     launcher = Launcher(Vault(), interactions=interactions)
+    # Not qtbot.addWidget: the launcher deletes its windows once they close.
     window = launcher.open(demo=True, demo_task_seconds=0.5)
-    qtbot.addWidget(window)
     try:
         assert window.is_demo and window.demo_bar.isVisible()
         assert "no credits are spent" in window.demo_bar.text
@@ -71,13 +71,12 @@ def test_try_the_demo_switches_the_window_live(
 ) -> None:
     launcher = Launcher(Vault(), interactions=interactions)
     first = launcher.open(demo=False)
-    qtbot.addWidget(first)
     assert first.stack.currentWidget() is first.welcome  # no token anywhere
     with qtbot.waitSignal(first.closed, timeout=TIMEOUT_MS):
         first.welcome.demo_button.click()
     demo = launcher.window
     assert demo is not None and demo is not first and demo.is_demo
-    qtbot.addWidget(demo)
+    assert demo.isVisible()
     assert demo.demo_action.text() == "Leave the &demo"
     with qtbot.waitSignal(demo.closed):
         demo.close()
