@@ -295,6 +295,8 @@ class MainWindow(QMainWindow):
         self._closing_for_switch = False
         self._accounts: list[Account] = []
         self._connection: tuple[bool, str] | None = None  # unknown until the runner says
+        self._accounts_loading = False
+        self._pending_files: list[Path] = []
         if self._ui.value(SKIP_SPEND_CONFIRM, False, type=bool):
             self.interactions.skip_spend_confirm = True
 
@@ -738,12 +740,11 @@ class MainWindow(QMainWindow):
                         self.tr("There were no clips to add."), Level.WARNING
                     )
                 return
-            options = self.current_options()
-            ids = self.runner.add_files(files, options, start=self.settings.auto_start)
-            log.info("Added %d clip(s) to the list", len(ids))
-            if self.stack.currentWidget() is self.welcome:
-                self.stack.setCurrentIndex(0)
-            self._select_job(ids[-1] if ids else None)
+            if self._accounts_loading:
+                # The account the clips go to is not known yet; they follow once it is.
+                self._pending_files.extend(files)
+                return
+            self._add_files(files)
 
         def failed(exc: BaseException) -> None:
             self.message_bar.show_message(
@@ -751,6 +752,20 @@ class MainWindow(QMainWindow):
             )
 
         run_in_thread(lambda: expand_inputs(paths), expanded, failed)
+
+    def _add_files(self, files: list[Path]) -> None:
+        options = self.current_options()
+        ids = self.runner.add_files(files, options, start=self.settings.auto_start)
+        log.info("Added %d clip(s) to the list", len(ids))
+        if self.stack.currentWidget() is self.welcome:
+            self.stack.setCurrentIndex(0)
+        self._select_job(ids[-1] if ids else None)
+
+    def _accounts_settled(self) -> None:
+        self._accounts_loading = False
+        pending, self._pending_files = self._pending_files, []
+        if pending:
+            self._add_files(pending)
 
     def current_options(self) -> JobOptions:
         email = self.account_combo.currentData()
@@ -1014,9 +1029,11 @@ class MainWindow(QMainWindow):
             self.account_combo.addItem(self.tr("No token set up"), "")
             self.account_combo.setEnabled(False)
             self._update_status()
+            self._accounts_settled()
             return
         self.account_combo.addItem(self.tr("Loading accounts…"), "")
         self.account_combo.setEnabled(False)
+        self._accounts_loading = True
 
         def fetch() -> list[Account]:
             client = factory()
@@ -1044,6 +1061,7 @@ class MainWindow(QMainWindow):
                 on_action=self.open_accounts,
             )
             self._update_status()
+            self._accounts_settled()
             return
         for account in accounts:
             label = account.email
@@ -1055,6 +1073,7 @@ class MainWindow(QMainWindow):
         self.account_combo.setCurrentIndex(max(0, index))
         self.account_combo.setEnabled(True)
         self._update_status()
+        self._accounts_settled()
 
     def _accounts_failed(self, exc: BaseException) -> None:
         if not self._alive():
@@ -1070,6 +1089,7 @@ class MainWindow(QMainWindow):
             on_action=self.refresh_accounts,
         )
         self._update_status()
+        self._accounts_settled()
 
     def _alive(self) -> bool:
         import shiboken6

@@ -74,6 +74,8 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
         ).data()
         == "4.0 s"
     )  # type: ignore[union-attr]
+    # Dropped before the account list arrived, the clips still go to the chosen account.
+    assert {j.email for j in window.model.jobs()} == {"demo@example.com"}
     # Nothing is spent on a drop.
     assert context.runner.counts()[JobState.QUEUED] == 0
     assert window.add_sound_button.isEnabled()
