@@ -194,14 +194,15 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 
 def app_icon() -> QIcon:
+    """The app's own icon (every rendered size, for high-DPI), else a standard one."""
     try:
-        from kling_desktop.resources import icon  # the packaging work's resource helper
+        from kling_desktop.resources import app_icon as resource_icon
 
-        found = icon("kling-desktop")
-        if isinstance(found, QIcon) and not found.isNull():
+        found = resource_icon()
+        if not found.isNull():
             return found
-    except Exception:
-        log.debug("No app icon resource yet", exc_info=True)
+    except Exception:  # an icon is never worth failing the start for
+        log.warning("The application icon could not be loaded", exc_info=True)
     return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume)
 
 

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.gui.job_table import Column, JobFilter, status_text
@@ -230,3 +231,24 @@ def test_command_line_takes_demo_and_files() -> None:
     assert args.demo is True
     assert [str(p) for p in args.files] == ["a.mp4", "folder"]
     assert _parse([])[0].demo is False
+
+
+def test_help_opens_the_log_folder(
+    fake_window: FakeWindowFactory, interactions: AnsweringInteractions
+) -> None:
+    from kling_desktop.paths import app_paths
+
+    window, _ = fake_window()
+    window.log_folder_action.trigger()
+    assert interactions.asked[-1] == ("open_url", str(app_paths().log_dir))
+
+
+def test_every_action_has_a_shortcut_or_a_menu(fake_window: FakeWindowFactory) -> None:
+    window, _ = fake_window()
+    in_menus = {a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions()}
+    for action in window.actions():
+        assert action in in_menus, action.text()
+    keyed = [window.add_clips_action, window.add_sound_action, window.retry_action,
+             window.copy_link_action, window.remove_action, window.settings_action,
+             window.accounts_action, window.stop_action, window.resolve_action]  # fmt: skip
+    assert all(not a.shortcut().isEmpty() for a in keyed)
