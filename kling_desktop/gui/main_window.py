@@ -350,7 +350,8 @@ class MainWindow(QMainWindow):
             action.setIcon(self.style().standardIcon(icon))
         if tip or shortcut is not None:
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{tip or text.replace('…', '')} ({keys})" if keys else tip)
+            plain = text.replace("&", "").replace("…", "")
+            action.setToolTip(f"{tip or plain} ({keys})" if keys else tip)
         action.triggered.connect(slot)
         self.addAction(action)
         return action
@@ -671,6 +672,7 @@ class MainWindow(QMainWindow):
         self.table.activated.connect(lambda _index: self.preview_selected())
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.account_combo.currentIndexChanged.connect(self._update_status)
+        self.keep_sound_check.toggled.connect(self._keep_sound_toggled)
         self.proxy.rowsInserted.connect(self._update_status)
         self.proxy.rowsRemoved.connect(self._update_status)
 
@@ -766,6 +768,19 @@ class MainWindow(QMainWindow):
         pending, self._pending_files = self._pending_files, []
         if pending:
             self._add_files(pending)
+
+    def _keep_sound_toggled(self, keep: bool) -> None:
+        """Remember the choice for next time (written off the GUI thread)."""
+        self.settings.keep_original_sound = keep
+        target = self.context.settings_file
+        if target is None:  # the demo keeps its settings to itself
+            return
+        settings = self.settings
+        run_in_thread(
+            lambda: settings.save(target),
+            None,
+            lambda exc: log.warning("Could not save the settings: %s", exc),
+        )
 
     def current_options(self) -> JobOptions:
         email = self.account_combo.currentData()

@@ -16,6 +16,7 @@ from kling_desktop.gui.launch import _parse
 from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.runner.engine import BatchSummary, Progress
+from kling_desktop.settings import Settings
 from tests.gui.conftest import AnsweringInteractions, FakeWindowFactory
 
 pytestmark = pytest.mark.qt_log_ignore(
@@ -152,6 +153,12 @@ def test_options_go_with_the_dropped_clips(
     _, (paths, options, start) = runner.calls[0]
     assert paths == [clip] and start is False
     assert options.email == "b@example.com" and options.keep_original_sound
+    # The sound choice is remembered for the next start.
+    settings_file = window.context.settings_file
+    assert settings_file is not None
+    qtbot.waitUntil(
+        lambda: settings_file.exists() and Settings.load(settings_file).keep_original_sound
+    )
 
 
 def test_add_clips_dialog_queues_the_chosen_files(
