@@ -439,7 +439,7 @@ class JobDelegate(QStyledItemDelegate):
         self.initStyleOption(opt, index)
         opt.text = ""
         opt.icon = QIcon()
-        widget = option.widget  # type: ignore[attr-defined]
+        widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
 
@@ -448,7 +448,7 @@ class JobDelegate(QStyledItemDelegate):
     ) -> None:
         self._background(painter, option, index)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
-        rect: QRect = option.rect.adjusted(4, 4, -4, -4)  # type: ignore[attr-defined]
+        rect: QRect = option.rect.adjusted(4, 4, -4, -4)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             scaled = pixmap.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, scaled.width(), scaled.height())
@@ -460,7 +460,7 @@ class JobDelegate(QStyledItemDelegate):
         else:
             # A quiet placeholder frame in the palette's mid tone (works in light and dark).
             painter.save()
-            palette: QPalette = option.palette  # type: ignore[attr-defined]
+            palette: QPalette = option.palette
             painter.setPen(palette.color(QPalette.ColorRole.Mid))
             box = QRect(0, 0, min(rect.width(), THUMB_SIZE.width()), rect.height())
             box.moveCenter(rect.center())
@@ -476,15 +476,15 @@ class JobDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         self._background(painter, option, index)
-        widget: QWidget | None = option.widget  # type: ignore[attr-defined]
+        widget: QWidget | None = option.widget
         style = widget.style() if widget is not None else QApplication.style()
-        rect: QRect = option.rect.adjusted(4, 6, -4, -6)  # type: ignore[attr-defined]
+        rect: QRect = option.rect.adjusted(4, 6, -4, -6)
         bar = QStyleOptionProgressBar()
         bar.rect = rect
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        bar.direction = option.direction  # type: ignore[attr-defined]
-        bar.palette = option.palette  # type: ignore[attr-defined]
-        bar.fontMetrics = option.fontMetrics  # type: ignore[attr-defined]
+        bar.direction = option.direction
+        bar.palette = option.palette
+        bar.fontMetrics = option.fontMetrics
         bar.minimum = 0
         bar.maximum = 1000
         fraction = progress.fraction if isinstance(progress, Progress) else None
@@ -492,7 +492,7 @@ class JobDelegate(QStyledItemDelegate):
         # "busy" bar would look frozen in a delegate that is not animated.
         bar.progress = round(max(0.0, min(1.0, fraction or 0.0)) * 1000)
         # One line, elided: a wrapped bar label is unreadable (the tooltip has it in full).
-        bar.text = option.fontMetrics.elidedText(  # type: ignore[attr-defined]
+        bar.text = option.fontMetrics.elidedText(
             str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
             Qt.TextElideMode.ElideRight,
             max(0, rect.width() - 8),

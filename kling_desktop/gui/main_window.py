@@ -7,6 +7,7 @@ through :class:`Interactions`, which tests replace.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
@@ -424,9 +425,7 @@ class MainWindow(QMainWindow):
         }
         for number, job_filter in enumerate(JobFilter, start=1):
             action = self._action(
-                labels[job_filter],
-                lambda _checked=False, f=job_filter: self.set_filter(f),
-                f"Ctrl+{number}",
+                labels[job_filter], functools.partial(self.set_filter, job_filter), f"Ctrl+{number}"
             )
             action.setCheckable(True)
             self.filter_actions[job_filter] = action
@@ -594,7 +593,7 @@ class MainWindow(QMainWindow):
         self.drop_zone.add_clicked.connect(self.choose_files)
         self.drop_zone.add_button.hide()  # the options row has "Add clips…" already
 
-        jobs_page = QWidget()
+        self.jobs_page = jobs_page = QWidget()
         jobs_layout = QVBoxLayout(jobs_page)
         jobs_layout.setContentsMargins(0, 0, 0, 0)
         jobs_layout.setSpacing(6)
@@ -722,7 +721,7 @@ class MainWindow(QMainWindow):
         self.add_paths(decision.paths)
 
     def choose_files(self) -> None:
-        start = self._ui.value("dialogs/last_folder", str(Path.home()), type=str)
+        start = str(self._ui.value("dialogs/last_folder", str(Path.home()), type=str))
         paths = self.interactions.choose_files(self, Path(start))
         if paths:
             self._ui.setValue("dialogs/last_folder", str(paths[0].parent))
@@ -1146,7 +1145,7 @@ class MainWindow(QMainWindow):
     def _refresh_all(self) -> None:
         has_jobs = self.model.rowCount() > 0
         welcome = not has_jobs and not self.is_demo and not self.context.client_source.has_token
-        self.stack.setCurrentWidget(self.welcome if welcome else self.stack.widget(0))
+        self.stack.setCurrentWidget(self.welcome if welcome else self.jobs_page)
         self.drop_zone.set_compact(has_jobs)
         self._update_actions()
         self._update_details()
