@@ -1,4 +1,4 @@
-"""What the window and the commands share: folders, settings, the vault and a client factory."""
+"""What the window and the commands share: the client source, and the commands' context."""
 
 from __future__ import annotations
 
@@ -13,41 +13,60 @@ from kling_desktop.paths import AppPaths, app_paths
 from kling_desktop.settings import Settings
 
 
+class ClientSource:
+    """The service the runner talks to now: base URL and token, swapped when the token changes.
+
+    The runner calls :meth:`factory` (from worker threads) for a client; ``None`` means
+    "no token yet". A base URL breaking the https rule raises ``InsecureUrl`` there, which the
+    runner turns into a sentence on the job.
+    """
+
+    def __init__(self, base_url: str, token: str | None, *, demo: bool = False) -> None:
+        self.base_url = base_url
+        self._token = token or None
+        self.demo = demo
+
+    @property
+    def has_token(self) -> bool:
+        return self._token is not None
+
+    def set_token(self, token: str | None) -> None:
+        self._token = token or None
+
+    def factory(self) -> KlingClient | None:
+        if self._token is None:
+            return None
+        return KlingClient(self.base_url, self._token)
+
+    def for_token(self, token: str) -> KlingClient:
+        """A client for a token being tried out (the accounts pane's "Test")."""
+        return KlingClient(self.base_url, token)
+
+
 @dataclass
-class AppContext:
+class CommandContext:
+    """Folders, settings, vault and client source for one headless command."""
+
     paths: AppPaths
     settings: Settings
     vault: Vault
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    #: Set by --demo: the simulator's URL and token replace the real ones.
-    override_url: str = ""
-    override_token: str = ""
 
     @classmethod
-    def load(cls, *, log: bool = True) -> AppContext:
+    def load(cls, *, log: bool = True) -> CommandContext:
         paths = app_paths().ensure()
         if log:
             setup_logging(paths.log_file)
         return cls(paths=paths, settings=Settings.load(paths.settings_file), vault=Vault())
 
-    def save_settings(self) -> None:
-        self.settings.save(self.paths.settings_file)
-
     @property
     def api_url(self) -> str:
         """The base URL in force; raises InsecureUrl for plain http to another host."""
-        url = self.override_url or self.settings.effective_api_url(dict(self.env))
-        return validate_base_url(url)
+        return validate_base_url(self.settings.effective_api_url(dict(self.env)))
 
     def token(self) -> str | None:
-        return self.override_token or self.vault.token(env=self.env)
+        return self.vault.token(env=self.env)
 
-    def client_factory(self) -> KlingClient | None:
-        """A new client with the current token and URL, or None when no token is set up.
-
-        Safe to call from worker threads (each thread keeps its own client).
-        """
-        token = self.token()
-        if not token:
-            return None
-        return KlingClient(self.api_url, token)
+    def client_source(self) -> ClientSource:
+        """Checks the URL first (raising InsecureUrl), then reads the token once."""
+        return ClientSource(self.api_url, self.token())

@@ -8,11 +8,11 @@ import json
 from kling_desktop.api import errors
 from kling_desktop.cli import EXIT_FAILED, EXIT_OK
 from kling_desktop.cli.common import UsageError, client_or_fail, fail_usage
-from kling_desktop.context import AppContext
+from kling_desktop.context import CommandContext
 
 
 def run(args: argparse.Namespace) -> int:
-    ctx = AppContext.load()
+    ctx = CommandContext.load()
     try:
         client = client_or_fail(ctx)
     except UsageError as exc:

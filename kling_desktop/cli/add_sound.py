@@ -9,7 +9,7 @@ from pathlib import Path
 from kling_desktop.cli import EXIT_USAGE
 from kling_desktop.cli.common import UsageError, choose_email, client_or_fail, fail_usage
 from kling_desktop.cli.follow import core_app, follow, make_runner
-from kling_desktop.context import AppContext
+from kling_desktop.context import CommandContext
 from kling_desktop.jobs.model import JobOptions
 from kling_desktop.media.check import expand_inputs
 
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.files:
         print("kling-desktop add-sound: give at least one clip or folder.", file=sys.stderr)
         return EXIT_USAGE
-    ctx = AppContext.load()
+    ctx = CommandContext.load()
     if args.poll_interval is not None:
         ctx.settings.poll_interval_s = max(0.2, args.poll_interval)
         ctx.settings.first_poll_delay_s = min(ctx.settings.first_poll_delay_s, args.poll_interval)

@@ -11,7 +11,7 @@ from typing import Any
 from kling_desktop.api import errors
 from kling_desktop.api.client import KlingClient
 from kling_desktop.cli import EXIT_USAGE
-from kling_desktop.context import AppContext
+from kling_desktop.context import CommandContext
 from kling_desktop.jobs.model import Job
 
 
@@ -19,9 +19,9 @@ class UsageError(Exception):
     """A configuration or usage problem: the command exits with 2 and this sentence."""
 
 
-def client_or_fail(ctx: AppContext) -> KlingClient:
+def client_or_fail(ctx: CommandContext) -> KlingClient:
     try:
-        client = ctx.client_factory()
+        client = ctx.client_source().factory()
     except errors.InsecureUrl as exc:
         raise UsageError(str(exc)) from exc
     if client is None:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 
 from kling_desktop.cli import EXIT_FAILED, EXIT_OK
 from kling_desktop.cli.common import job_line, on_interrupt, print_jobs_json
-from kling_desktop.context import AppContext
+from kling_desktop.context import CommandContext
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.runner.engine import JobRunner, Progress
@@ -25,9 +25,9 @@ def core_app() -> QCoreApplication:
     return app
 
 
-def make_runner(ctx: AppContext) -> tuple[JobStore, JobRunner]:
+def make_runner(ctx: CommandContext) -> tuple[JobStore, JobRunner]:
     store = JobStore(ctx.paths.database)
-    return store, JobRunner(store, ctx.client_factory, ctx.settings)
+    return store, JobRunner(store, ctx.client_source().factory, ctx.settings)
 
 
 def follow(

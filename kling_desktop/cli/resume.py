@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kling_desktop.cli.follow import core_app, follow, make_runner
-from kling_desktop.context import AppContext
+from kling_desktop.context import CommandContext
 
 
 def run(args: argparse.Namespace) -> int:
-    ctx = AppContext.load()
+    ctx = CommandContext.load()
     if args.poll_interval is not None:
         ctx.settings.poll_interval_s = max(0.2, args.poll_interval)
     core_app()

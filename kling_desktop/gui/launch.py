@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
 from kling_desktop import APP_ID, APP_NAME, __version__
 from kling_desktop.accounts.vault import Vault
-from kling_desktop.api.client import KlingClient
+from kling_desktop.context import ClientSource
 from kling_desktop.gui.demo import DemoService, demo_paths, demo_settings
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.jobs.store import JobStore
@@ -30,34 +30,6 @@ from kling_desktop.runner.engine import JobRunner
 from kling_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class ClientSource:
-    """The service the runner talks to now: base URL and token, swapped when the token changes.
-
-    The runner calls :meth:`factory` for a client; ``None`` means "no token yet".
-    """
-
-    def __init__(self, base_url: str, token: str | None, *, demo: bool = False) -> None:
-        self.base_url = base_url
-        self._token = token or None
-        self.demo = demo
-
-    @property
-    def has_token(self) -> bool:
-        return self._token is not None
-
-    def set_token(self, token: str | None) -> None:
-        self._token = token or None
-
-    def factory(self) -> KlingClient | None:
-        if self._token is None:
-            return None
-        return KlingClient(self.base_url, self._token)
-
-    def for_token(self, token: str) -> KlingClient:
-        """A client for a token being tried out (the accounts pane's "Test")."""
-        return KlingClient(self.base_url, token)
 
 
 def ui_state_for(paths: AppPaths) -> QSettings:

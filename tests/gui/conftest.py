@@ -15,7 +15,8 @@ from pytestqt.qtbot import QtBot
 from kling_desktop.accounts.vault import Vault
 from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import Account
-from kling_desktop.gui.launch import AppContext, ClientSource, build_context, ui_state_for
+from kling_desktop.context import ClientSource
+from kling_desktop.gui.launch import AppContext, build_context, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.jobs.model import Job
 from kling_desktop.jobs.store import JobStore
