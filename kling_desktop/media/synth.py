@@ -77,9 +77,7 @@ def _write_video(
     row = bytes(range(256)) * (width // 256 + 2)
     for index in range(frames):
         shift = (index * 7) % 256
-        luma = b"".join(
-            row[(shift + y) % 256 : (shift + y) % 256 + width] for y in range(height)
-        )
+        luma = b"".join(row[(shift + y) % 256 : (shift + y) % 256 + width] for y in range(height))
         frame = av.VideoFrame(width, height, "yuv420p")
         frame.planes[0].update(_fit(luma, frame.planes[0]))
         chroma = bytes([(index * 3) % 256]) * (frame.planes[1].buffer_size)
