@@ -13,6 +13,7 @@ against the service; nothing is ever resubmitted without the user.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import random
 import threading
@@ -544,6 +545,10 @@ class JobRunner(QObject):
             job = self._store.get(job_id)
             if job is None or job.state is not S.QUEUED:
                 return job
+            if not job.email and self._settings.default_email:
+                # Added before an account was known (no token yet): use the default now.
+                options = dataclasses.replace(job.options, email=self._settings.default_email)
+                job = self._store.update(job_id, options=options)
             if not job.upload_url:
                 job = self._store.transition(
                     job_id, S.UPLOADING, upload_attempts=job.upload_attempts + 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import av
 import pytest
 
-from kling_desktop.jobs.model import JobState
+from kling_desktop.jobs.model import JobOptions, JobState
 from kling_desktop.simulator import Simulator
 from tests.fixtures.media import ClipFactory
 from tests.jobs.conftest import Engine
@@ -266,3 +266,18 @@ def test_clean_master_is_preferred_when_asked(engine: Engine, clip: Path) -> Non
     assert job.state is S.DONE, job.error_message
     assert job.result_kind == "clean"
     assert any(r.path.endswith("/assets/download") for r in engine.simulator.requests)
+
+
+def test_clip_added_without_account_is_sent_with_the_default(
+    engine: Engine, clip: Path, tmp_path: Path
+) -> None:
+    sim = Simulator(accounts=[("a@example.com", 2), ("b@example.com", 2)], data_dir=tmp_path / "s")
+    with sim:
+        sim.scenario.task_seconds = 0.2
+        engine.url = sim.url
+        engine.settings.default_email = "b@example.com"
+        [job_id] = engine.runner.add_files([clip], JobOptions(), start=True)
+        job = engine.wait_state(job_id, S.DONE, S.FAILED)
+        assert job.state is S.DONE, job.error_message
+        assert job.email == "b@example.com"
+        assert sim.tasks()[0]["email"] == "b@example.com"
