@@ -236,7 +236,14 @@ def _step_clip_check(clip: Path) -> dict[str, Any]:
     verdict = check.check_clip(clip)
     if not verdict.ok:
         raise StepFailed("check_clip refused a good clip: " + "; ".join(map(str, verdict.problems)))
-    return {"duration_s": verdict.duration_s}
+    # The job list's thumbnails decode a frame and encode a PNG through PyAV (on Qt's FFmpeg
+    # in the Linux bundle): prove that path too.
+    from kling_desktop.media.thumbs import thumbnail
+
+    thumb = thumbnail(clip, clip.parent / "thumbs")
+    if thumb is None or thumb.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+        raise StepFailed("no thumbnail could be made of a good clip")
+    return {"duration_s": verdict.duration_s, "thumbnail_bytes": thumb.stat().st_size}
 
 
 def _step_keyring() -> dict[str, Any]:

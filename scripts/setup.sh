@@ -12,7 +12,7 @@ APT_PACKAGES=(
 )
 DEV_PACKAGES=(
   # Tests and packaging: a virtual screen, a real Secret Service, desktop-file checks.
-  xvfb xauth dbus-daemon gnome-keyring desktop-file-utils imagemagick curl dpkg-dev
+  xvfb xauth dbus-daemon gnome-keyring desktop-file-utils imagemagick curl dpkg-dev gcc libc6-dev
 )
 
 dev=0

@@ -40,6 +40,9 @@ def make_clip(
 ) -> Path:
     """Write a clip of exactly ``duration_s`` seconds (a moving colour ramp, optional tone)."""
     fmt, vcodec, acodec = _FORMATS[container]
+    if vcodec == "libx264" and vcodec not in av.codecs_available:
+        # The installers share Qt's FFmpeg, which has no x264: its own MPEG-4 encoder serves.
+        vcodec = "mpeg4"
     options = {"movflags": "+faststart"} if faststart and container in ("mp4", "mov") else {}
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", format=fmt, options=options) as out:
