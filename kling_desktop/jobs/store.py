@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -139,16 +139,28 @@ class JobStore:
     def add(
         self, input_path: Path, options: JobOptions, state: JobState = JobState.CHECKING
     ) -> Job:
-        job = Job(id=0, input_path=input_path, state=state, options=options)
-        values = _to_row(job)
-        del values["id"]
+        return self.add_many([input_path], options, state)[0]
+
+    def add_many(
+        self,
+        input_paths: Sequence[Path],
+        options: JobOptions,
+        state: JobState = JobState.CHECKING,
+    ) -> list[Job]:
+        """Add several jobs in one transaction (one disk sync for a whole drop)."""
+        added = []
         with self._tx() as db:
-            cur = db.execute(
-                f"INSERT INTO jobs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                list(values.values()),
-            )
-            job_id = int(cur.lastrowid or 0)
-        return job.replace(id=job_id)
+            for path in input_paths:
+                job = Job(id=0, input_path=path, state=state, options=options)
+                values = _to_row(job)
+                del values["id"]
+                marks = ", ".join("?" * len(values))
+                cur = db.execute(
+                    f"INSERT INTO jobs ({', '.join(values)}) VALUES ({marks})",
+                    list(values.values()),
+                )
+                added.append(job.replace(id=int(cur.lastrowid or 0)))
+        return added
 
     def transition(self, job_id: int, state: JobState, **fields: Any) -> Job:
         """Move a job to ``state`` (checked against the legal moves) and commit at once."""
@@ -158,6 +170,18 @@ class JobStore:
                 raise StoreError(f"job {job_id} is gone")
             check_transition(job_id, current.state, state)
             return self._write(current, state=state, **fields)
+
+    def transition_many(self, job_ids: Sequence[int], state: JobState) -> list[Job]:
+        """Move several jobs to ``state`` in one transaction; all moves must be legal."""
+        with self._tx():
+            moved = []
+            for job_id in job_ids:
+                current = self.get(job_id)
+                if current is None:
+                    raise StoreError(f"job {job_id} is gone")
+                check_transition(job_id, current.state, state)
+                moved.append(self._write(current, state=state))
+            return moved
 
     def update(self, job_id: int, **fields: Any) -> Job:
         """Change fields without changing the state."""

@@ -193,30 +193,28 @@ class JobRunner(QObject):
         """Add clips; each is checked at once and then waits as "ready" (or starts)."""
         if not options.output_dir and self._settings.output_folder:
             options = JobOptions(**{**options.__dict__, "output_dir": self._settings.output_folder})
-        ids = []
-        for path in paths:
-            job = self._store.add(Path(path).expanduser().absolute(), options)
+        # One transaction for the whole drop: the window never waits on a sync per clip.
+        jobs = self._store.add_many([Path(p).expanduser().absolute() for p in paths], options)
+        for job in jobs:
             self._jobs[job.id] = job
-            ids.append(job.id)
             if start:
                 self._start_after_check.add(job.id)
             self.job_added.emit(job)
             self._run_check(job.id)
         self._update_idle()
-        return ids
+        return [job.id for job in jobs]
 
     def start(self, job_ids: Iterable[int] | None = None) -> None:
         """Send ready clips (all of them when ``job_ids`` is None). Checking ones follow."""
         ids = list(self._jobs) if job_ids is None else list(job_ids)
+        ready = [i for i in ids if i in self._jobs and self._jobs[i].state is S.READY]
         for job_id in ids:
             job = self._jobs.get(job_id)
-            if job is None:
-                continue
-            if job.state is S.READY:
-                self._set(self._store.transition(job_id, S.QUEUED))
-                self._batch.add(job_id)
-            elif job.state is S.CHECKING:
+            if job is not None and job.state is S.CHECKING:
                 self._start_after_check.add(job_id)
+        for job in self._store.transition_many(ready, S.QUEUED):  # one sync for the batch
+            self._batch.add(job.id)
+            self._set(job)
         self._pump()
 
     def retry(self, job_id: int) -> None:
