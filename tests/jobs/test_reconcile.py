@@ -55,9 +55,7 @@ def test_found_by_uploaded_file_name_although_kling_rehosts_the_url(
     assert found is not None and found.id == task_id != other
 
 
-def test_two_indistinguishable_candidates_are_not_guessed(
-    client: KlingClient, clip: Path
-) -> None:
+def test_two_indistinguishable_candidates_are_not_guessed(client: KlingClient, clip: Path) -> None:
     first, second = submit(client, clip), submit(client, clip)
     job = lost_job("http://127.0.0.1:1/unknown.mp4", duration_s=None)
     assert pipeline.reconcile(client, job, taken_task_ids=set()) is None
