@@ -50,8 +50,10 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
         window.select_job(job.id)
         player = window.preview.player  # type: ignore[attr-defined]
         qtbot.waitUntil(
-            lambda: player.source == job.output_path
-            and player.media_status == QMediaPlayer.MediaStatus.LoadedMedia,
+            lambda: (
+                player.source == job.output_path
+                and player.media_status == QMediaPlayer.MediaStatus.LoadedMedia
+            ),
             timeout=TIMEOUT_MS,
         )
         assert player.has_audio
