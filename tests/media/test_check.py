@@ -328,7 +328,10 @@ def test_fragmented_mp4_is_judged_by_demuxing(tmp_path: Path) -> None:
 
 def test_fragmented_mp4_cut_inside_a_fragment_is_caught(tmp_path: Path) -> None:
     path = truncate_to(_fragmented_clip(tmp_path / "frag.mp4"), 0.7)
-    assert codes(check_clip(path)) == {"truncated"}
+    found = codes(check_clip(path))
+    assert "truncated" in found
+    # Fragment sizes vary from encode to encode, so what survives the cut may also be < 3 s.
+    assert found <= {"truncated", "too_short"}
 
 
 def test_trailing_zero_padding_does_not_make_a_good_clip_look_broken(
