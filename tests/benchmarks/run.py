@@ -101,6 +101,7 @@ def run_one(module: str, item: str, args: argparse.Namespace, scratch: Path) -> 
         command += ["--repeat", str(args.repeat)]
     timeout = next(t for i, _, _, t in BENCHMARKS if i == item)
     env = isolated_env(scratch / module)
+    load = os.getloadavg()[0]
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -117,6 +118,7 @@ def run_one(module: str, item: str, args: argparse.Namespace, scratch: Path) -> 
     figures = [Figure.from_json(d) for d in json.loads(out.read_text(encoding="utf-8"))]
     for fig in figures:
         fig.extra.setdefault("bench_seconds", round(elapsed, 1))
+        fig.extra.setdefault("load_average_1min_before", round(load, 2))
     return figures
 
 
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         for item, module, what, _ in BENCHMARKS:
             if wanted and item not in wanted:
                 continue
-            print(f"[{item}] {what} …", flush=True)
+            print(f"[{item}] {what} … (load average {os.getloadavg()[0]:.2f})", flush=True)
             got = run_one(module, item, args, scratch)
             figures += got
             for fig in got:
