@@ -378,7 +378,9 @@ def _fps(stream: Any) -> float | None:
 
 def rotation_of(stream: Any) -> int:
     """Display rotation in degrees counter-clockwise, normalised to 0-359."""
-    matrix = stream.codec_context.coded_side_data.get("display_matrix")
+    # PyAV 19+ reads the display matrix; PyAV 18 (the newest for Python 3.11) cannot.
+    side_data = getattr(stream.codec_context, "coded_side_data", None)
+    matrix = side_data.get("display_matrix") if side_data else None
     if isinstance(matrix, bytes) and len(matrix) >= 36:
         m = struct.unpack("=9i", matrix[:36])
         # av_display_rotation_get(): the matrix is 16.16 fixed point.

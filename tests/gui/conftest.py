@@ -147,11 +147,13 @@ def drop_on(widget: QWidget, mime: QMimeData) -> tuple[bool, bool]:
     """
     pos = QPointF(widget.width() / 2, widget.height() / 2)
     actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
-    enter = QDragEnterEvent(
-        pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    )
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    try:
+        enter = QDragEnterEvent(pos, actions, mime, buttons, modifiers)
+    except TypeError:  # PySide6 6.11 (used on Python 3.11) only has the QPoint form
+        enter = QDragEnterEvent(pos.toPoint(), actions, mime, buttons, modifiers)
     QApplication.sendEvent(widget, enter)
-    drop = QDropEvent(pos, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(pos, actions, mime, buttons, modifiers)
     QApplication.sendEvent(widget, drop)
     assert drop.dropAction() in (Qt.DropAction.CopyAction, Qt.DropAction.IgnoreAction)
     return enter.isAccepted(), drop.isAccepted()
