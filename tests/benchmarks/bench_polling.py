@@ -12,12 +12,19 @@ is over, a window (default 60 s) is measured:
     requests.Session given to each KlingClient). Goal: as configured (60 / poll interval) and
     never more: the mean over jobs ≤ the configured rate (+5 % for the window's edges), and no
     job above what the shortest jittered interval allows.
+
+4a–4c use the runner alone (QCoreApplication, as the command line does); 4d–4f the same with
+the real window open (``Launcher.open``, offscreen), whose table ticks the elapsed-time clocks of
+the 200 processing rows every second. Each variant runs in its own interpreter.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import resource
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -27,6 +34,8 @@ from typing import Any
 import requests
 
 from tests.benchmarks.common import (
+    REPO,
+    Figure,
     child_args,
     clip,
     figure,
@@ -100,10 +109,26 @@ def measure_slices(total_s: float, slice_s: float) -> tuple[list[float], list[in
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = child_args(__doc__ or "").parse_args(argv)
+    parser = child_args(__doc__ or "")
+    parser.add_argument("--variant", choices=("both", "headless", "window"), default="both")
+    args = parser.parse_args(argv)
+    if args.variant == "both":
+        # Each variant in its own interpreter: a QCoreApplication and a QApplication cannot
+        # share one, and neither should see the other's threads or CPU time.
+        figures: list[Figure] = []
+        for variant in ("headless", "window"):
+            out = args.out.with_suffix(f".{variant}.json")
+            subprocess.run(
+                [sys.executable, "-m", "tests.benchmarks.bench_polling", "--out", str(out),
+                 "--workdir", str(args.workdir), "--window", str(args.window),
+                 "--variant", variant],
+                cwd=REPO, check=True, timeout=300,
+            )  # fmt: skip
+            figures += [Figure.from_json(d) for d in json.loads(out.read_text("utf-8"))]
+        write_figures(args.out, figures)
+        return 0
+    with_window = args.variant == "window"
     window = max(SLICE_S, args.window)
-    from PySide6.QtCore import QCoreApplication
-
     from kling_desktop.api.client import KlingClient
     from kling_desktop.jobs.model import JobOptions, JobState
     from kling_desktop.jobs.store import JobStore
@@ -111,13 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     from kling_desktop.settings import Settings
     from kling_desktop.simulator import DEMO_TOKEN
 
-    app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
+    if with_window:
+        from PySide6.QtWidgets import QApplication
+
+        app: Any = QApplication(sys.argv[:1])
+    else:
+        from PySide6.QtCore import QCoreApplication
+
+        app = QCoreApplication(sys.argv[:1])
     source = clip(args.workdir, "small.mp4", 3.0, width=64, height=64, fps=5)
     files = link_copies(source, args.workdir / "poll200", JOBS)
     emails = [f"bench{i}@example.com" for i in range(ACCOUNTS)]
-    scratch = args.workdir / "poll-run"
+    scratch = args.workdir / f"poll-run-{args.variant}"
+    shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True, exist_ok=True)
-    (scratch / "jobs.sqlite3").unlink(missing_ok=True)
     # Long enough for set-up, the first-poll burst and the window: nobody finishes early.
     task_seconds = window + 240
     accounts = [f"{e}:{JOBS // ACCOUNTS}" for e in emails]
@@ -126,15 +158,32 @@ def main(argv: list[str] | None = None) -> int:
         settings.poll_interval_s = POLL_INTERVAL_S
         settings.first_poll_delay_s = FIRST_POLL_S
         settings.prefer_clean_master = False
+
+        class CountingClient(KlingClient):
+            def __init__(self, base_url: str, token: str, **kwargs: Any) -> None:
+                kwargs.setdefault("timeout", 30.0)
+                super().__init__(base_url, token, session=CountingSession(), **kwargs)
+
         # Idle floor: this process, imports done, event loop running, no runner yet.
         base_threads = thread_count()
         idle_cpu, _ = measure_slices(10.0, 2.0)
-        store = JobStore(scratch / "jobs.sqlite3")
-        runner = JobRunner(
-            store,
-            lambda: KlingClient(url, DEMO_TOKEN, timeout=30.0, session=CountingSession()),
-            settings,
-        )
+        if with_window:
+            # The real window, as the launcher builds it; only its clients count requests.
+            from kling_desktop import context
+            from kling_desktop.accounts.vault import Vault
+            from kling_desktop.gui.launch import Launcher
+
+            context.KlingClient = CountingClient  # type: ignore[misc]
+            launcher = Launcher(Vault())
+            main_window = launcher.open(
+                demo=False, base_url=url, token=DEMO_TOKEN, settings=settings
+            )
+            main_window.resize(1280, 800)
+            runner = main_window.runner
+            store = None
+        else:
+            store = JobStore(scratch / "jobs.sqlite3")
+            runner = JobRunner(store, lambda: CountingClient(url, DEMO_TOKEN), settings)
         try:
             per = JOBS // ACCOUNTS
             for n, email in enumerate(emails):
@@ -156,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             states = Counter(j.state.value for j in runner.jobs())
         finally:
             runner.shutdown(wait_ms=2000)
-            store.close()
+            if store is not None:
+                store.close()
     del app
     span = t1 - t0
     every: dict[str, list[float]] = {}  # all polls of each task, the whole run
@@ -188,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     # The engine jitters each wait to 0.85–1.15 × the interval; Qt's coarse timers may fire up
     # to 5 % early on top of that.
     shortest_allowed = POLL_INTERVAL_S * JITTER * 0.95
+    k_cpu, k_threads, k_rate = ("4d", "4e", "4f") if with_window else ("4a", "4b", "4c")
+    who = "window" if with_window else "runner"
     rate_fig = figure(
-        "4c",
-        f"{JOBS} jobs: status requests per job per minute",
+        k_rate,
+        f"{JOBS} jobs ({who}): status requests per job per minute",
         "req/min",
         rates,
         baseline_title=f"configured: every {POLL_INTERVAL_S:g} s",
@@ -208,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     whole_cpu = 100.0 * (c1 - c0) / span
     figures = [
         figure(
-            "4a",
-            f"{JOBS} jobs processing: app CPU, % of one core",
+            k_cpu,
+            f"{JOBS} jobs processing ({who}): app CPU, % of one core",
             "%",
             cpu,
             baseline_title="same process idle, no jobs",
@@ -219,11 +271,11 @@ def main(argv: list[str] | None = None) -> int:
             f"end: {dict(states)}",
         ),
         figure(
-            "4b",
-            f"{JOBS} jobs processing: threads in use",
+            k_threads,
+            f"{JOBS} jobs processing ({who}): threads in use",
             "threads",
             threads,
-            baseline_title="before the runner existed",
+            baseline_title=f"before the {who} existed",
             baseline=[base_threads],
             notes="pools: 2 checks + concurrency transfers + 4 network, idle threads expire "
             "after 30 s",

@@ -30,7 +30,7 @@ BENCHMARKS: list[tuple[str, str, str, int]] = [
     ("1", "bench_startup", "Cold start to the first painted window", 240),
     ("2", "bench_check", "Clip check", 240),
     ("3", "bench_upload", "Upload of a 100 MB clip", 300),
-    ("4", "bench_polling", "Polling 200 processing jobs", 420),
+    ("4", "bench_polling", "Polling 200 processing jobs", 540),
     ("5", "bench_smooth", "GUI smoothness during a 50-clip drop", 300),
     ("6", "bench_memory", "Memory with 500 jobs", 300),
     ("7", "bench_frozen", "Frozen app", 240),
