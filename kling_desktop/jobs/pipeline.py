@@ -14,13 +14,16 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kling_desktop.api import errors
-from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import ADD_SOUND_TASK_TYPE, Task
 from kling_desktop.cancel import CancelToken
 from kling_desktop.jobs.model import Job
-from kling_desktop.media.check import ClipVerdict, check_clip
+
+if TYPE_CHECKING:  # PyAV and requests load on first use (a worker), not at start-up
+    from kling_desktop.api.client import KlingClient
+    from kling_desktop.media.check import ClipVerdict
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class ResultInvalid(Exception):
 
 
 def check(job: Job) -> ClipVerdict:
+    from kling_desktop.media.check import check_clip
+
     return check_clip(job.input_path)
 
 
@@ -217,6 +222,8 @@ def download(
 
 
 def verify_result(path: Path) -> None:
+    from kling_desktop.media.check import check_clip
+
     verdict = check_clip(path)
     if verdict.probe is None:
         raise ResultInvalid("it cannot be read")

@@ -21,12 +21,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from kling_desktop.api import errors
-from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import Task
 from kling_desktop.cancel import Cancelled, CancelToken
 from kling_desktop.jobs import pipeline
@@ -34,6 +33,9 @@ from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.store import JobStore, StoreError
 from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
+
+if TYPE_CHECKING:  # requests loads with the first client, not with the window
+    from kling_desktop.api.client import KlingClient
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class BatchSummary:
         return ", ".join(parts) or "Nothing to do"
 
 
-ClientFactory = Callable[[], KlingClient | None]
+ClientFactory = Callable[[], "KlingClient | None"]
 
 
 class ReconcilePending(Exception):
@@ -509,6 +511,10 @@ class JobRunner(QObject):
     # check -------------------------------------------------------------------------------
 
     def _run_check(self, job_id: int) -> None:
+        # Decided here, on the owner thread: the worker then writes checking -> queued itself,
+        # so an auto-started drop costs the GUI thread no disk sync per clip.
+        start = job_id in self._start_after_check
+
         def work(_: KlingClient, token: CancelToken) -> Job:
             job = self._store.get(job_id)
             if job is None:
@@ -526,7 +532,10 @@ class JobRunner(QObject):
                     warnings=warnings,
                 )
             return self._store.transition(
-                job_id, S.READY, duration_s=verdict.duration_s, warnings=warnings
+                job_id,
+                S.QUEUED if start else S.READY,
+                duration_s=verdict.duration_s,
+                warnings=warnings,
             )
 
         def after(job_id: int, exc: BaseException) -> None:
@@ -846,7 +855,11 @@ class JobRunner(QObject):
             self._progress.pop(job.id, None)
             if job.state is not S.DOWNLOADING:
                 self._download_tries.pop(job.id, None)
-            if job.state is S.READY and job.id in self._start_after_check:
+            if old.state is S.CHECKING and job.state is S.QUEUED:
+                self._start_after_check.discard(job.id)  # the check worker queued it
+                self._batch.add(job.id)
+            elif job.state is S.READY and job.id in self._start_after_check:
+                # "Add sound" was pressed while the check was already running.
                 self._start_after_check.discard(job.id)
                 self._jobs[job.id] = job = self._store.transition(job.id, S.QUEUED)
                 self._batch.add(job.id)
@@ -931,13 +944,17 @@ class JobRunner(QObject):
         return self._transfer_progress(job_id, "Uploading")
 
     def _transfer_progress(self, job_id: int, verb: str) -> Callable[[int, int], None]:
-        last = [-1]
+        """At most ten updates a second per job (and the last one), not one per percent:
+        each is a queued signal the GUI thread must handle."""
+        last_percent, last_time = [-1], [0.0]
 
         def report(done: int, total: int) -> None:
             percent = int(done * 100 / total) if total else 0
-            if percent != last[0]:
-                last[0] = percent
-                self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
+            now = time.monotonic()
+            if percent == last_percent[0] or (now - last_time[0] < 0.1 and percent < 100):
+                return
+            last_percent[0], last_time[0] = percent, now
+            self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
 
         return report
 
