@@ -13,6 +13,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QIcon
@@ -21,13 +22,16 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 from kling_desktop import APP_ID, APP_NAME, __version__
 from kling_desktop.accounts.vault import Vault
 from kling_desktop.context import ClientSource
-from kling_desktop.gui.demo import DemoService, demo_paths, demo_settings
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import AppPaths, app_paths
 from kling_desktop.runner.engine import JobRunner
 from kling_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    # Only --demo needs these (the simulator and PyAV): imported in build_context's demo branch.
+    from kling_desktop.gui.demo import DemoService
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,9 @@ class AppContext:
     runner: JobRunner
     ui_state: QSettings
     demo: DemoService | None = None
+    #: The token is still to be read from the vault (off the GUI thread, once the window shows:
+    #: :meth:`MainWindow.load_token`); until then the client source has none.
+    token_pending: bool = False
 
     def close(self) -> None:
         """Stop the runner (jobs stay in the store and resume next time), then the rest."""
@@ -71,11 +78,18 @@ def build_context(
     settings: Settings | None = None,
     demo_task_seconds: float | None = None,
 ) -> AppContext:
-    """Build a stack. ``base_url``/``token``/``settings`` override what would be looked up."""
+    """Build a stack. ``base_url``/``token``/``settings`` override what would be looked up.
+
+    Without a ``token`` the real stack starts with none and ``token_pending`` set: reading the
+    vault may import and probe the keyring or wait on D-Bus (an unlock prompt), which must not
+    happen on the GUI thread (DESIGN §4.3). The window reads it once it shows.
+    """
     user_paths = (paths or app_paths()).ensure()
     user_settings = Settings.load(user_paths.settings_file)
     ui_state = ui_state_for(user_paths)
     if demo:
+        from kling_desktop.gui.demo import DemoService, demo_paths, demo_settings
+
         home = demo_paths(user_paths).ensure()
         service = (
             DemoService(home)
@@ -89,13 +103,19 @@ def build_context(
         runner = JobRunner(store, source.factory, ctx_settings)
         return AppContext(home, ctx_settings, None, vault, source, store, runner, ui_state, service)
     ctx_settings = settings or user_settings
-    if token is None:
-        token = vault.token()
     source = ClientSource(base_url or ctx_settings.effective_api_url(), token)
     store = JobStore(user_paths.database)
     runner = JobRunner(store, source.factory, ctx_settings)
     return AppContext(
-        user_paths, ctx_settings, user_paths.settings_file, vault, source, store, runner, ui_state
+        user_paths,
+        ctx_settings,
+        user_paths.settings_file,
+        vault,
+        source,
+        store,
+        runner,
+        ui_state,
+        token_pending=token is None,
     )
 
 
@@ -126,8 +146,13 @@ class Launcher(QObject):
         self.context, self.window = context, window
         window.show()
         if files:
-            window.add_paths(files)
-        context.runner.resume()
+            window.add_paths(files)  # they wait in the window until the accounts are known
+        if context.token_pending:
+            # The runner resumes once the token is in: resumed work then finds a client at
+            # once, instead of pausing on "no token" and racing the token's arrival.
+            window.load_token(on_loaded=context.runner.resume)
+        else:
+            context.runner.resume()
         return window
 
     def switch_mode(self, demo: bool) -> None:

@@ -14,7 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QProcess, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QItemSelectionModel,
+    QObject,
+    QProcess,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -215,6 +225,22 @@ def _preview_pane(parent: QWidget) -> QWidget:
     return PreviewPane(parent=parent)
 
 
+class _AfterFirstPaint(QObject):
+    """Calls ``then`` in the event-loop turn after ``widget`` first painted, then goes away."""
+
+    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)
+            self.deleteLater()
+        return False
+
+
 class WelcomePanel(QWidget):
     """First start with no token: set one up, or try the demo."""
 
@@ -278,6 +304,10 @@ class MainWindow(QMainWindow):
     #: After the window closed for good (the launcher then shuts the stack down).
     closed = Signal()
 
+    splitter: QSplitter
+    _preview: QWidget | None
+    _preview_placeholder: QLabel
+
     def __init__(
         self,
         context: AppContext,
@@ -298,6 +328,9 @@ class MainWindow(QMainWindow):
         self._connection: tuple[bool, str] | None = None  # unknown until the runner says
         self._accounts_loading = False
         self._pending_files: list[Path] = []
+        # The token is still being read (load_token): no welcome panel, no "No token" meanwhile.
+        self._token_pending = bool(getattr(context, "token_pending", False))
+        self._closed = False
         if self._ui.value(SKIP_SPEND_CONFIRM, False, type=bool):
             self.interactions.skip_spend_confirm = True
 
@@ -324,12 +357,29 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._refresh_all()
         self.refresh_accounts()
+        _AfterFirstPaint(self, self._build_preview)
 
     # -- properties -----------------------------------------------------------------------
 
     @property
     def is_demo(self) -> bool:
         return self.context.demo is not None
+
+    @property
+    def preview(self) -> QWidget:
+        """The preview pane, built on first use (or just after the window first painted)."""
+        if self._preview is None:
+            pane = _preview_pane(self)
+            pane.setMinimumWidth(280)
+            placeholder = self._preview_placeholder
+            self.splitter.replaceWidget(self.splitter.indexOf(placeholder), pane)
+            placeholder.deleteLater()
+            self._preview = pane
+        return self._preview
+
+    def _build_preview(self) -> None:
+        if not self._closed and self._alive():
+            _ = self.preview
 
     # -- building -------------------------------------------------------------------------
 
@@ -579,11 +629,16 @@ class MainWindow(QMainWindow):
         list_layout.addLayout(filters)
         list_layout.addWidget(self.table, 1)
 
-        self.preview = _preview_pane(self)
-        self.preview.setMinimumWidth(280)
+        # The preview pane (QtMultimedia, and a player that probes the audio devices) is built
+        # after the first paint or on first use (`preview`); a plain note holds its place.
+        self._preview = None
+        self._preview_placeholder = QLabel(self.tr("Select a clip to preview it."))
+        self._preview_placeholder.setWordWrap(True)
+        self._preview_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._preview_placeholder.setMinimumWidth(280)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(list_side)
-        self.splitter.addWidget(self.preview)
+        self.splitter.addWidget(self._preview_placeholder)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
@@ -607,9 +662,15 @@ class MainWindow(QMainWindow):
         self.welcome.set_up.connect(self.open_accounts)
         self.welcome.try_demo.connect(lambda: self.switch_mode(True))
 
+        # Shown (empty) while the token is being read and the list is empty: it is not yet
+        # known whether the welcome panel or the drop zone is the right first thing to show.
+        self.loading_page = QWidget()
+        self.loading_page.setObjectName("loadingPage")
+
         self.stack = QStackedWidget()
         self.stack.addWidget(jobs_page)
         self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.loading_page)
         outer.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
@@ -758,8 +819,8 @@ class MainWindow(QMainWindow):
         options = self.current_options()
         ids = self.runner.add_files(files, options, start=self.settings.auto_start)
         log.info("Added %d clip(s) to the list", len(ids))
-        if self.stack.currentWidget() is self.welcome:
-            self.stack.setCurrentIndex(0)
+        if self.stack.currentWidget() is not self.jobs_page:
+            self.stack.setCurrentWidget(self.jobs_page)
         self._select_job(ids[-1] if ids else None)
 
     def _accounts_settled(self) -> None:
@@ -809,6 +870,12 @@ class MainWindow(QMainWindow):
         if not ready:
             self.message_bar.show_message(
                 self.tr("No clip is ready. Drop clips first, then press Add sound."), Level.INFO
+            )
+            return
+        if self._token_pending:
+            self.message_bar.show_message(
+                self.tr("Still reading your token from the system keyring. Try again in a moment."),
+                Level.INFO,
             )
             return
         if not self.context.client_source.has_token:
@@ -971,6 +1038,44 @@ class MainWindow(QMainWindow):
         vault = self.context.vault
         run_in_thread(vault.token, self._token_loaded)
 
+    def load_token(self, on_loaded: Callable[[], None] | None = None) -> None:
+        """Read the token from the vault off the GUI thread (DESIGN §4.3), then use it.
+
+        Until the answer the window offers no token set-up and says nothing about a missing
+        token, and clips added meanwhile wait with the account choice. ``on_loaded`` runs once
+        the client source has the token, before the runner is told (the launcher resumes the
+        runner there, so resumed work finds its client at once).
+        """
+        self._token_pending = True
+        self.refresh_accounts()
+        self._refresh_all()
+        vault = self.context.vault
+
+        def failed(exc: BaseException) -> None:
+            log.warning("Could not read the API token: %s", exc)
+            self._first_token(None, on_loaded)
+
+        run_in_thread(vault.token, lambda token: self._first_token(token, on_loaded), failed)
+
+    def _first_token(self, token: str | None, on_loaded: Callable[[], None] | None) -> None:
+        if self._closed or not self._alive():
+            return  # closed meanwhile: the stack is shut down, nothing to resume
+        self._token_pending = False
+        self.context.client_source.set_token(token)
+        if on_loaded is not None:
+            try:
+                on_loaded()
+            except Exception as exc:
+                log.exception("Could not resume the jobs")
+                self.message_bar.show_message(
+                    self.tr("Unfinished jobs could not be resumed: %1").replace("%1", str(exc)),
+                    Level.ERROR,
+                )
+        # Anything that asked for a client before now must ask again.
+        self.runner.client_changed()
+        self.refresh_accounts()
+        self._refresh_all()
+
     def _token_loaded(self, token: str | None) -> None:
         self.context.client_source.set_token(token)
         self.runner.client_changed()
@@ -1039,6 +1144,13 @@ class MainWindow(QMainWindow):
         """Fetch ``GET /accounts`` off the GUI thread and fill the account choice."""
         factory = self.context.client_source.factory
         self.account_combo.clear()
+        if self._token_pending:
+            # load_token calls again with the answer; clips dropped meanwhile wait for it.
+            self.account_combo.addItem(self.tr("Loading accounts…"), "")
+            self.account_combo.setEnabled(False)
+            self._accounts_loading = True
+            self._update_status()
+            return
         if not self.context.client_source.has_token:
             self.account_combo.addItem(self.tr("No token set up"), "")
             self.account_combo.setEnabled(False)
@@ -1144,8 +1256,13 @@ class MainWindow(QMainWindow):
 
     def _refresh_all(self) -> None:
         has_jobs = self.model.rowCount() > 0
-        welcome = not has_jobs and not self.is_demo and not self.context.client_source.has_token
-        self.stack.setCurrentWidget(self.welcome if welcome else self.jobs_page)
+        if not has_jobs and self._token_pending:
+            page = self.loading_page
+        elif not has_jobs and not self.is_demo and not self.context.client_source.has_token:
+            page = self.welcome
+        else:
+            page = self.jobs_page
+        self.stack.setCurrentWidget(page)
         self.drop_zone.set_compact(has_jobs)
         self._update_actions()
         self._update_details()
@@ -1206,6 +1323,8 @@ class MainWindow(QMainWindow):
         email = self.account_combo.currentData()
         if self.is_demo:
             account = self.tr("Demo account")
+        elif self._token_pending:
+            account = ""
         elif not self.context.client_source.has_token:
             account = self.tr("No token")
         else:
@@ -1238,9 +1357,10 @@ class MainWindow(QMainWindow):
         ):
             event.ignore()
             return
+        self._closed = True
         self._save_layout()
         self.notifier.close()
-        stop = getattr(self.preview, "clear", None)
+        stop = getattr(self._preview, "clear", None)
         if callable(stop):
             stop()
         event.accept()
