@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from kling_desktop.accounts.vault import Vault
-from kling_desktop.api.client import KlingClient, validate_base_url
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import AppPaths, app_paths
 from kling_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    # The window imports this module before its first paint: requests/urllib3 (the client) and
+    # keyring (the vault) load where they are first used.
+    from kling_desktop.accounts.vault import Vault
+    from kling_desktop.api.client import KlingClient
 
 
 class ClientSource:
@@ -36,10 +41,14 @@ class ClientSource:
     def factory(self) -> KlingClient | None:
         if self._token is None:
             return None
+        from kling_desktop.api.client import KlingClient
+
         return KlingClient(self.base_url, self._token)
 
     def for_token(self, token: str) -> KlingClient:
         """A client for a token being tried out (the accounts pane's "Test")."""
+        from kling_desktop.api.client import KlingClient
+
         return KlingClient(self.base_url, token)
 
 
@@ -54,6 +63,8 @@ class CommandContext:
 
     @classmethod
     def load(cls, *, log: bool = True) -> CommandContext:
+        from kling_desktop.accounts.vault import Vault
+
         paths = app_paths().ensure()
         if log:
             setup_logging(paths.log_file)
@@ -62,6 +73,8 @@ class CommandContext:
     @property
     def api_url(self) -> str:
         """The base URL in force; raises InsecureUrl for plain http to another host."""
+        from kling_desktop.api.client import validate_base_url
+
         return validate_base_url(self.settings.effective_api_url(dict(self.env)))
 
     def token(self) -> str | None:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
 from kling_desktop import APP_ID, APP_NAME, __version__
-from kling_desktop.accounts.vault import Vault
 from kling_desktop.context import ClientSource
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.jobs.store import JobStore
@@ -30,10 +30,36 @@ from kling_desktop.runner.engine import JobRunner
 from kling_desktop.settings import Settings
 
 if TYPE_CHECKING:
+    from kling_desktop.accounts.vault import Vault
+
     # Only --demo needs these (the simulator and PyAV): imported in build_context's demo branch.
     from kling_desktop.gui.demo import DemoService
 
 log = logging.getLogger(__name__)
+
+
+class _VaultOnFirstUse:
+    """The app's :class:`Vault`, made (and ``keyring`` imported) when it is first used.
+
+    Importing ``keyring`` costs 50-100 ms; the first use is reading the token on a worker
+    thread (:meth:`MainWindow.load_token`), so the GUI thread no longer pays for it before the
+    window's first paint.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._vault: Vault | None = None
+
+    def _get(self) -> Vault:
+        with self._lock:
+            if self._vault is None:
+                from kling_desktop.accounts.vault import Vault
+
+                self._vault = Vault()
+            return self._vault
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
 
 
 def ui_state_for(paths: AppPaths) -> QSettings:
@@ -224,7 +250,7 @@ def run_gui(argv: list[str]) -> int:
     setup_logging(paths.log_file)
     log.info("Kling Desktop %s starting%s", __version__, " (demo)" if args.demo else "")
     app = make_application(qt_args)
-    launcher = Launcher(Vault())
+    launcher = Launcher(cast("Vault", _VaultOnFirstUse()))
     files = [p.expanduser().absolute() for p in args.files]
     try:
         launcher.open(demo=args.demo, files=files)

@@ -60,7 +60,6 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop import APP_NAME, __version__
-from kling_desktop.api.client import KlingClient
 from kling_desktop.gui.drop_zone import VIDEO_PATTERNS, DropDecision, DropHandling, DropZone
 from kling_desktop.gui.job_table import (
     JOB_ROLE,
@@ -81,6 +80,7 @@ from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
 
 if TYPE_CHECKING:
+    from kling_desktop.api.client import KlingClient
     from kling_desktop.api.models import Account
     from kling_desktop.gui.launch import AppContext
 
@@ -1007,6 +1007,8 @@ class MainWindow(QMainWindow):
 
         def client_for_token(token: str) -> KlingClient:
             if self.is_demo:
+                from kling_desktop.api.client import KlingClient
+
                 return KlingClient(api_url, token)
             return source.for_token(token)
 
@@ -1055,7 +1057,10 @@ class MainWindow(QMainWindow):
             log.warning("Could not read the API token: %s", exc)
             self._first_token(None, on_loaded)
 
-        run_in_thread(vault.token, lambda token: self._first_token(token, on_loaded), failed)
+        # `vault.token()` inside the call: even looking the method up may import the keyring.
+        run_in_thread(
+            lambda: vault.token(), lambda token: self._first_token(token, on_loaded), failed
+        )
 
     def _first_token(self, token: str | None, on_loaded: Callable[[], None] | None) -> None:
         if self._closed or not self._alive():

@@ -207,3 +207,28 @@ def test_a_restarted_window_resumes_once_the_token_is_read(
 
 def _states(window: MainWindow) -> list[JobState]:
     return [j.state for j in window.model.jobs()]
+
+
+def test_importing_the_window_leaves_the_slow_modules_for_later() -> None:
+    """What the first paint does not need stays unimported (docs/performance.md, item 1)."""
+    import subprocess
+    import sys
+
+    slow = ("keyring", "kling_desktop.gui.demo", "kling_desktop.simulator", "PySide6.QtMultimedia")
+    code = (
+        "import sys, kling_desktop.gui.launch\n"
+        f"print(' '.join(m for m in {slow!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == ""
+
+
+def test_the_launcher_vault_is_made_on_first_use() -> None:
+    from kling_desktop.gui.launch import _VaultOnFirstUse
+
+    vault = _VaultOnFirstUse()
+    assert vault._vault is None
+    assert vault.token() is None  # the in-memory test keyring is empty
+    assert isinstance(vault._vault, Vault)
