@@ -126,7 +126,7 @@ def bench_drop(source: Path, workdir: Path, repeat: int) -> list[Figure]:
             "ms",
             held,
             goal=("abs<", 50.0),
-            notes="one fsync'd SQLite insert per file on the caller's thread (DESIGN §4.3)",
+            notes="the store writes for the drop happen on the caller's thread (DESIGN §4.3)",
         ),
     ]
 

@@ -64,6 +64,12 @@ def machine() -> dict[str, Any]:
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
         ).stdout.strip()
         info["commit"] = commit or None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO, capture_output=True, text=True,
+        ).stdout.split("\n")  # fmt: skip
+        # Uncommitted changes in the app are measured too: say which.
+        info["uncommitted"] = [ln[3:] for ln in dirty if ln.strip()]
     except OSError:
         info["commit"] = None
     return info
