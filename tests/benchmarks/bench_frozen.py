@@ -112,6 +112,12 @@ def site_size() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = child_args(__doc__ or "").parse_args(argv)
     repeat = args.repeat or 8
+    built = REPO / "build" / "linux" / "bundle" / "kling-desktop" / "kling-desktop"
+    built_at = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(built.stat().st_mtime))
+        if built.is_file()
+        else "unknown"
+    )
     bundle, origin = find_bundle(args.workdir)
     if bundle is None:
         write_figures(args.out, [skipped("7", "Frozen app", origin)])
@@ -124,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             [mb(du_bytes(bundle))],
             baseline_title="PySide6 + shiboken6 + PyAV in the venv",
             baseline=[mb(site_size())],
-            notes=f"from {origin}",
+            notes=f"from {origin}, built {built_at}: it runs the code of that moment, which may "
+            "be older than the source it is compared with",
         )
     ]
     home = Path(tempfile.mkdtemp(prefix="frozen-", dir=args.workdir))
