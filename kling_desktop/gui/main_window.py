@@ -87,6 +87,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SKIP_SPEND_CONFIRM = "confirm/skip_spend"
+#: Runner news (job changes, progress) refresh the actions, details and counts at most this
+#: often; the table's own rows update at once.
+REFRESH_INTERVAL_MS = 50
 
 
 class Interactions:
@@ -331,6 +334,13 @@ class MainWindow(QMainWindow):
         # The token is still being read (load_token): no welcome panel, no "No token" meanwhile.
         self._token_pending = bool(getattr(context, "token_pending", False))
         self._closed = False
+        # One refresh per REFRESH_INTERVAL_MS however many runner signals arrive: during a
+        # drop of 50 clips they come by the hundred, and a refresh looks at every job.
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
+        self._refresh_timer.timeout.connect(self._refresh_due)
+        self._refresh_everything = False
         if self._ui.value(SKIP_SPEND_CONFIRM, False, type=bool):
             self.interactions.skip_spend_confirm = True
 
@@ -733,8 +743,8 @@ class MainWindow(QMainWindow):
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.account_combo.currentIndexChanged.connect(self._update_status)
         self.keep_sound_check.toggled.connect(self._keep_sound_toggled)
-        self.proxy.rowsInserted.connect(self._update_status)
-        self.proxy.rowsRemoved.connect(self._update_status)
+        self.proxy.rowsInserted.connect(self._jobs_changed)
+        self.proxy.rowsRemoved.connect(self._jobs_changed)
 
     # -- layout memory --------------------------------------------------------------------
 
@@ -1230,7 +1240,7 @@ class MainWindow(QMainWindow):
     # -- reacting to the runner -----------------------------------------------------------
 
     def _jobs_changed(self, *args: object) -> None:
-        self._refresh_all()
+        self._refresh_soon(everything=True)
         changed = args[0] if args else None
         if isinstance(changed, Job) and changed.state is JobState.DONE:
             selected = self.selected_jobs()
@@ -1238,9 +1248,20 @@ class MainWindow(QMainWindow):
                 # The clip the user is looking at just got its sound: show the result.
                 self.preview_selected()
 
-    def _progress_changed(self, job_id: int, _progress: Progress) -> None:
-        jobs = self.selected_jobs()
-        if len(jobs) == 1 and jobs[0].id == job_id:
+    def _progress_changed(self, _job_id: int, _progress: Progress) -> None:
+        self._refresh_soon(everything=False)  # the details line, for the selected clip
+
+    def _refresh_soon(self, *, everything: bool) -> None:
+        """Refresh within REFRESH_INTERVAL_MS (not once per signal); see :meth:`_refresh_due`."""
+        self._refresh_everything = self._refresh_everything or everything
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _refresh_due(self) -> None:
+        everything, self._refresh_everything = self._refresh_everything, False
+        if everything:
+            self._refresh_all()
+        else:
             self._update_details()
 
     def _batch_finished(self, summary: BatchSummary) -> None:

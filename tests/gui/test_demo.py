@@ -36,6 +36,7 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
         qtbot.waitUntil(
             lambda: [j.state for j in window.model.jobs()] == [JobState.READY], timeout=TIMEOUT_MS
         )
+        qtbot.waitUntil(window.add_sound_button.isEnabled)
         window.add_sound_button.click()
         assert interactions.asked == [("spend", 1)]
         qtbot.waitUntil(

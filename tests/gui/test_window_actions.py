@@ -130,14 +130,15 @@ def test_a_declined_stop_keeps_tracking(
 
 
 def test_add_sound_asks_with_the_count_and_starts_only_ready_clips(
-    fake_window: FakeWindowFactory, interactions: AnsweringInteractions
+    qtbot: QtBot, fake_window: FakeWindowFactory, interactions: AnsweringInteractions
 ) -> None:
     window, runner = fake_window((*ONE_OF_EACH, _job(7, JobState.READY)))
     assert window.add_sound_button.text() == "Add sound to 2 clips"
     window.add_sound_button.click()
     assert interactions.asked == [("spend", 2)]
     assert ("start", [1, 7]) in runner.calls
-    assert not window.add_sound_button.isEnabled()
+    # The actions follow the runner's news within REFRESH_INTERVAL_MS.
+    qtbot.waitUntil(lambda: not window.add_sound_button.isEnabled())
 
 
 def test_options_go_with_the_dropped_clips(

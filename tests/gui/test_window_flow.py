@@ -78,7 +78,8 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
     assert {j.email for j in window.model.jobs()} == {"demo@example.com"}
     # Nothing is spent on a drop.
     assert context.runner.counts()[JobState.QUEUED] == 0
-    assert window.add_sound_button.isEnabled()
+    # The actions follow the runner's news within REFRESH_INTERVAL_MS.
+    qtbot.waitUntil(window.add_sound_button.isEnabled)
     assert "2 clips" in window.add_sound_button.text()
 
 
@@ -112,6 +113,7 @@ def test_add_sound_runs_a_clip_to_done_and_previews_the_result(
     clip = clip_factory("to-sound.mp4", 4.0)
     drop_on(window.drop_zone, files_mime(clip))
     qtbot.waitUntil(lambda: _state_of(window, "to-sound.mp4") is JobState.READY, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.add_sound_action.isEnabled)
     assert simulator.submit_count == 0
 
     with qtbot.waitSignal(context.runner.batch_finished, timeout=TIMEOUT_MS):
@@ -131,7 +133,8 @@ def test_add_sound_runs_a_clip_to_done_and_previews_the_result(
     )
     assert player.source == job.output_path
     assert player.has_audio
-    assert window.copy_link_action.isEnabled() and window.reveal_action.isEnabled()
+    qtbot.waitUntil(window.copy_link_action.isEnabled)  # within REFRESH_INTERVAL_MS of DONE
+    assert window.reveal_action.isEnabled()
     assert not window.retry_action.isEnabled() and not window.stop_action.isEnabled()
 
 
@@ -145,6 +148,7 @@ def test_declining_the_confirmation_spends_nothing(
     window, _context = real_window()
     drop_on(window, files_mime(clip_factory("maybe.mp4", 4.0)))
     qtbot.waitUntil(lambda: _state_of(window, "maybe.mp4") is JobState.READY, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.add_sound_button.isEnabled)
     interactions.spend_answer = False
     window.add_sound_button.click()
     assert interactions.asked == [("spend", 1)]

@@ -232,3 +232,52 @@ def test_the_launcher_vault_is_made_on_first_use() -> None:
     assert vault._vault is None
     assert vault.token() is None  # the in-memory test keyring is empty
     assert isinstance(vault._vault, Vault)
+
+
+def test_runner_news_is_coalesced_into_one_refresh(
+    qtbot: QtBot, interactions: AnsweringInteractions
+) -> None:
+    """A burst of job changes and progress costs one refresh; the rows still update at once."""
+    from kling_desktop.gui.job_table import Column
+    from kling_desktop.gui.main_window import REFRESH_INTERVAL_MS
+    from kling_desktop.jobs.model import Job
+    from kling_desktop.runner.engine import Progress
+
+    paths = app_paths().ensure()
+    store = JobStore(paths.database)
+    jobs = tuple(
+        Job(id=i, input_path=Path(f"/clips/{i}.mp4"), state=JobState.READY) for i in range(1, 21)
+    )
+    runner = FakeRunner(jobs)
+    context = AppContext(
+        paths=paths,
+        settings=Settings(),
+        settings_file=paths.settings_file,
+        vault=Vault(),
+        client_source=StubClientSource("user:1-test"),
+        store=store,
+        runner=runner,  # type: ignore[arg-type]
+        ui_state=ui_state_for(paths),
+    )
+    try:
+        window = MainWindow(context, interactions=interactions)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.add_sound_button.text() == "Add sound to 20 clips")
+        refreshes: list[int] = []
+        original = window._refresh_all
+        window._refresh_all = lambda: (refreshes.append(1), original())  # type: ignore[method-assign]
+        for job in jobs:
+            runner.set_state(job.id, JobState.UPLOADING)
+            for percent in range(0, 100, 10):
+                runner.set_progress(job.id, Progress(percent / 100, "Uploading"))
+        # The table row is current at once...
+        assert window.model.index(0, Column.STATE).data().startswith("Uploading")
+        assert refreshes == []
+        # ...the actions and counts follow once, within the interval.
+        qtbot.waitUntil(lambda: not window.add_sound_button.isEnabled())
+        qtbot.wait(REFRESH_INTERVAL_MS * 3)
+        assert len(refreshes) == 1
+        assert window.counts_label.text() == "20 in progress"
+    finally:
+        store.close()
