@@ -163,6 +163,10 @@ class JobTableModel(QAbstractTableModel):
         self._runner = runner
         self._thumbnail_maker = thumbnail_maker
         self._ids: list[int] = []
+        # Per-event work stays O(1) however long the list (a drop sends hundreds of signals):
+        # the row of each job, and the jobs whose clock ticks.
+        self._rows: dict[int, int] = {}
+        self._timed_ids: set[int] = set()
         self._jobs: dict[int, Job] = {}
         self._progress: dict[int, Progress] = {}
         self._thumbs: dict[int, QPixmap] = {}
@@ -193,10 +197,7 @@ class JobTableModel(QAbstractTableModel):
         return [self._jobs[i] for i in self._ids]
 
     def row_of(self, job_id: int) -> int:
-        try:
-            return self._ids.index(job_id)
-        except ValueError:
-            return -1
+        return self._rows.get(job_id, -1)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._ids)
@@ -286,11 +287,12 @@ class JobTableModel(QAbstractTableModel):
         row = len(self._ids)
         self.beginInsertRows(QModelIndex(), row, row)
         self._ids.append(job.id)
+        self._rows[job.id] = row
         self._jobs[job.id] = job
         self._progress[job.id] = self._runner.progress(job.id)
         self.endInsertRows()
         self._request_thumbnail(job)
-        self._update_clock()
+        self._update_clock(job.id)
 
     def _on_changed(self, job: Job) -> None:
         if job.id not in self._jobs:
@@ -302,7 +304,7 @@ class JobTableModel(QAbstractTableModel):
             # A new state starts with fresh progress; the engine reports more if it has it.
             self._progress[job.id] = self._runner.progress(job.id)
         self._emit_row(job.id)
-        self._update_clock()
+        self._update_clock(job.id)
 
     def _on_removed(self, job_id: int) -> None:
         row = self.row_of(job_id)
@@ -310,17 +312,20 @@ class JobTableModel(QAbstractTableModel):
             return
         self.beginRemoveRows(QModelIndex(), row, row)
         del self._ids[row]
+        del self._rows[job_id]
+        for later in range(row, len(self._ids)):
+            self._rows[self._ids[later]] = later
         self._jobs.pop(job_id, None)
         self._progress.pop(job_id, None)
         self._thumbs.pop(job_id, None)
         self.endRemoveRows()
-        self._update_clock()
+        self._update_clock(job_id)
 
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if job_id not in self._jobs:
             return
         self._progress[job_id] = progress
-        self._update_clock()
+        self._update_clock(job_id)
         row = self.row_of(job_id)
         index = self.index(row, Column.STATE)
         self.dataChanged.emit(index, index)
@@ -331,24 +336,27 @@ class JobTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
     def _timed(self, job_id: int) -> bool:
-        job = self._jobs[job_id]
-        if not job.state.is_active:
+        job = self._jobs.get(job_id)
+        if job is None or not job.state.is_active:
             return False
         since = self._progress.get(job_id, Progress()).since
         return since is not None or job.state is JobState.PROCESSING
 
-    def _update_clock(self) -> None:
-        processing = any(self._timed(job_id) for job_id in self._ids)
-        if processing and not self._clock.isActive():
+    def _update_clock(self, job_id: int) -> None:
+        """Note whether ``job_id`` (just added, changed, removed) ticks; run the clock if any do."""
+        if self._timed(job_id):
+            self._timed_ids.add(job_id)
+        else:
+            self._timed_ids.discard(job_id)
+        if self._timed_ids and not self._clock.isActive():
             self._clock.start()
-        elif not processing and self._clock.isActive():
+        elif not self._timed_ids and self._clock.isActive():
             self._clock.stop()
 
     def _tick(self) -> None:
-        for row, job_id in enumerate(self._ids):
-            if self._timed(job_id):
-                index = self.index(row, Column.STATE)
-                self.dataChanged.emit(index, index)
+        for row in sorted(self._rows[job_id] for job_id in self._timed_ids):
+            index = self.index(row, Column.STATE)
+            self.dataChanged.emit(index, index)
 
     # -- thumbnails -----------------------------------------------------------------------
 

@@ -1,0 +1,43 @@
+"""The table model's bookkeeping: rows by job id and the ticking clock, kept per event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from kling_desktop.gui.job_table import JobTableModel
+from kling_desktop.jobs.model import Job, JobState
+from tests.gui.fakes import FakeRunner
+
+
+def _jobs(*states: JobState) -> tuple[Job, ...]:
+    return tuple(
+        Job(id=i, input_path=Path(f"/clips/{i}.mp4"), state=state)
+        for i, state in enumerate(states, start=1)
+    )
+
+
+def test_rows_follow_adds_and_removals(qtbot: QtBot) -> None:
+    runner = FakeRunner(_jobs(JobState.DONE, JobState.DONE, JobState.DONE))
+    model = JobTableModel(runner)  # type: ignore[arg-type]
+    assert [model.row_of(i) for i in (1, 2, 3)] == [0, 1, 2]
+    runner.remove(2)
+    assert [model.row_of(i) for i in (1, 2, 3)] == [0, -1, 1]
+    assert model.job_at(model.row_of(3)) == runner.job(3)
+    runner.remove(1)
+    assert model.row_of(3) == 0 and model.rowCount() == 1
+
+
+def test_the_clock_runs_only_while_a_job_is_timed(qtbot: QtBot) -> None:
+    runner = FakeRunner(_jobs(JobState.READY, JobState.PROCESSING))
+    model = JobTableModel(runner)  # type: ignore[arg-type]
+    assert model._clock.isActive()
+    runner.set_state(1, JobState.PROCESSING)
+    runner.set_state(2, JobState.DONE)
+    assert model._clock.isActive()
+    with qtbot.waitSignal(model.dataChanged, timeout=3000) as blocker:
+        pass  # the clock ticks the row still processing
+    assert blocker.args[0].row() == model.row_of(1)
+    runner.set_state(1, JobState.DONE)
+    assert not model._clock.isActive()
