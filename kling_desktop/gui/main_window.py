@@ -367,7 +367,9 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self._refresh_all()
         self.refresh_accounts()
-        _AfterFirstPaint(self, self._build_preview)
+        self._painted = False
+        self._after_paint: list[Callable[[], None]] = []
+        _AfterFirstPaint(self, self._first_paint_done)
 
     # -- properties -----------------------------------------------------------------------
 
@@ -387,7 +389,12 @@ class MainWindow(QMainWindow):
             self._preview = pane
         return self._preview
 
-    def _build_preview(self) -> None:
+    def _first_paint_done(self) -> None:
+        """What waits for the window to be on screen: the token read, then the preview pane."""
+        self._painted = True
+        waiting, self._after_paint = self._after_paint, []
+        for start in waiting:
+            start()
         if not self._closed and self._alive():
             _ = self.preview
 
@@ -1067,10 +1074,17 @@ class MainWindow(QMainWindow):
             log.warning("Could not read the API token: %s", exc)
             self._first_token(None, on_loaded)
 
-        # `vault.token()` inside the call: even looking the method up may import the keyring.
-        run_in_thread(
-            lambda: vault.token(), lambda token: self._first_token(token, on_loaded), failed
-        )
+        def start() -> None:
+            # `vault.token()` inside the call: even looking it up may import the keyring.
+            run_in_thread(
+                lambda: vault.token(), lambda token: self._first_token(token, on_loaded), failed
+            )
+
+        if self._painted or not self.isVisible():
+            start()
+        else:
+            # The worker's imports would compete with the first paint for the GIL.
+            self._after_paint.append(start)
 
     def _first_token(self, token: str | None, on_loaded: Callable[[], None] | None) -> None:
         if self._closed or not self._alive():

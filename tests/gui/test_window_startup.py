@@ -93,7 +93,7 @@ def test_no_welcome_and_no_no_token_until_the_vault_answers(
     assert window.account_label.text() == ""
     assert window.account_combo.currentText() == "Loading accounts…"
     assert not resumed and ("client_changed", None) not in runner.calls
-    qtbot.waitUntil(lambda: bool(vault.threads))
+    qtbot.waitUntil(lambda: bool(vault.threads))  # started once the window has painted
     assert vault.threads[0] is not threading.main_thread()
 
     vault.gate.set()  # no token anywhere
@@ -130,6 +130,7 @@ def test_closing_before_the_token_arrives_resumes_nothing(
     window, runner, vault = pending_window
     resumed: list[str] = []
     window.load_token(on_loaded=lambda: resumed.append("resume"))
+    qtbot.waitUntil(lambda: bool(vault.threads))  # the read is under way (after the paint)
     assert window.close()
     vault.gate.set()
     qtbot.wait(200)
