@@ -171,9 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             # The real window, as the launcher builds it; only its clients count requests.
             from kling_desktop import context
             from kling_desktop.accounts.vault import Vault
+
+            # ClientSource makes its clients from whichever name it imports: patch both.
+            from kling_desktop.api import client as client_module
             from kling_desktop.gui.launch import Launcher
 
-            context.KlingClient = CountingClient  # type: ignore[misc]
+            client_module.KlingClient = CountingClient  # type: ignore[misc]
+            if hasattr(context, "KlingClient"):
+                context.KlingClient = CountingClient  # type: ignore[attr-defined]
             launcher = Launcher(Vault())
             main_window = launcher.open(
                 demo=False, base_url=url, token=DEMO_TOKEN, settings=settings
