@@ -333,6 +333,7 @@ class MainWindow(QMainWindow):
         self._pending_files: list[Path] = []
         # The token is still being read (load_token): no welcome panel, no "No token" meanwhile.
         self._token_pending = bool(getattr(context, "token_pending", False))
+        self._on_token_loaded: Callable[[], None] | None = None
         self._closed = False
         # One refresh per REFRESH_INTERVAL_MS however many runner signals arrive: during a
         # drop of 50 clips they come by the hundred, and a refresh looks at every job.
@@ -1066,19 +1067,18 @@ class MainWindow(QMainWindow):
         runner there, so resumed work finds its client at once).
         """
         self._token_pending = True
+        self._on_token_loaded = on_loaded
         self.refresh_accounts()
         self._refresh_all()
         vault = self.context.vault
 
         def failed(exc: BaseException) -> None:
             log.warning("Could not read the API token: %s", exc)
-            self._first_token(None, on_loaded)
+            self._first_token(None)
 
         def start() -> None:
             # `vault.token()` inside the call: even looking it up may import the keyring.
-            run_in_thread(
-                lambda: vault.token(), lambda token: self._first_token(token, on_loaded), failed
-            )
+            run_in_thread(lambda: vault.token(), self._first_token, failed)
 
         if self._painted or not self.isVisible():
             start()
@@ -1086,10 +1086,13 @@ class MainWindow(QMainWindow):
             # The worker's imports would compete with the first paint for the GIL.
             self._after_paint.append(start)
 
-    def _first_token(self, token: str | None, on_loaded: Callable[[], None] | None) -> None:
-        if self._closed or not self._alive():
-            return  # closed meanwhile: the stack is shut down, nothing to resume
+    def _first_token(self, token: str | None) -> None:
+        if not self._token_pending or self._closed or not self._alive():
+            # Answered already (a token set in Accounts meanwhile wins over this older read),
+            # or closed meanwhile (the stack is shut down: nothing to resume).
+            return
         self._token_pending = False
+        on_loaded, self._on_token_loaded = self._on_token_loaded, None
         self.context.client_source.set_token(token)
         if on_loaded is not None:
             try:
@@ -1106,6 +1109,9 @@ class MainWindow(QMainWindow):
         self._refresh_all()
 
     def _token_loaded(self, token: str | None) -> None:
+        if self._token_pending:
+            self._first_token(token)  # the first answer, whichever read finishes first
+            return
         self.context.client_source.set_token(token)
         self.runner.client_changed()
         self.refresh_accounts()

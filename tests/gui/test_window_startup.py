@@ -137,6 +137,24 @@ def test_closing_before_the_token_arrives_resumes_nothing(
     assert resumed == [] and ("client_changed", None) not in runner.calls
 
 
+def test_a_token_set_in_accounts_meanwhile_wins_over_the_slow_read(
+    qtbot: QtBot, pending_window: tuple[MainWindow, FakeRunner, GatedVault]
+) -> None:
+    window, _runner, vault = pending_window
+    resumed: list[str] = []
+    window.load_token(on_loaded=lambda: resumed.append("resume"))
+    qtbot.waitUntil(lambda: bool(vault.threads))  # the first read hangs (an unlock prompt)
+    window._token_loaded("user:1-new")  # what the accounts pane's "token saved" leads to
+    assert resumed == ["resume"]
+    assert window.context.client_source.has_token
+    qtbot.waitUntil(window.account_combo.isEnabled)
+    vault.gate.set()  # the old read finally answers "none": too late, ignored
+    qtbot.wait(200)
+    assert resumed == ["resume"]
+    assert window.context.client_source.has_token
+    assert window.stack.currentWidget() is window.jobs_page
+
+
 def test_the_preview_pane_is_built_after_the_first_paint(
     qtbot: QtBot, pending_window: tuple[MainWindow, FakeRunner, GatedVault]
 ) -> None:
