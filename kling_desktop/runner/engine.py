@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
+import itertools
 import logging
 import random
 import threading
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from kling_desktop.api import errors
 from kling_desktop.api.models import Task
@@ -31,7 +33,6 @@ from kling_desktop.cancel import Cancelled, CancelToken
 from kling_desktop.jobs import pipeline
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.store import JobStore, StoreError
-from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
 
 if TYPE_CHECKING:  # requests loads with the first client, not with the window
@@ -107,6 +108,26 @@ class _Relay(QObject):
     changed = Signal(object)  # Job
     progress = Signal(int, object)  # job id, Progress
     online = Signal()
+    step_done = Signal(int, object)  # call id, result
+    step_failed = Signal(int, object)  # call id, exception
+
+
+class _Step(QRunnable):
+    """One pipeline step on a pool thread; its outcome goes back through the shared relay
+    (no Qt objects are made per step: hundreds of polls a minute stay cheap)."""
+
+    def __init__(self, call_id: int, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the runner holds it until its outcome is handled
+        self._call_id, self._fn, self._relay = call_id, fn, relay
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except BaseException as exc:  # handed to the step's error handler, never swallowed
+            self._relay.step_failed.emit(self._call_id, exc)
+        else:
+            self._relay.step_done.emit(self._call_id, result)
 
 
 class JobRunner(QObject):
@@ -135,7 +156,14 @@ class JobRunner(QObject):
         self._jobs: dict[int, Job] = {job.id: job for job in store.all()}
         self._progress: dict[int, Progress] = {}
         self._busy: dict[int, CancelToken] = {}  # jobs with a worker in flight
-        self._timers: dict[int, QTimer] = {}
+        # Scheduled actions (next poll, next slot try, ...): one timer for all of them.
+        self._due: dict[int, tuple[float, Callable[[int], None]]] = {}
+        self._heap: list[tuple[float, int]] = []
+        self._tick = QTimer(self)
+        self._tick.setSingleShot(True)
+        self._tick.timeout.connect(self._on_tick)
+        self._calls: dict[int, tuple[_Step, Callable[[Any], None], Callable[[Any], None]]] = {}
+        self._call_ids = itertools.count(1)
         self._start_after_check: set[int] = set()
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
         self._download_tries: dict[int, int] = {}
@@ -155,6 +183,8 @@ class JobRunner(QObject):
         self._relay.changed.connect(self._on_changed)
         self._relay.progress.connect(self._on_progress)
         self._relay.online.connect(lambda: self._set_online(True, "Connected"))
+        self._relay.step_done.connect(self._on_step_done)
+        self._relay.step_failed.connect(self._on_step_failed)
         # Set when the service refused the token (or there is none): queued clips wait for
         # client_changed() instead of failing one after another.
         self._paused_reason = ""
@@ -365,9 +395,9 @@ class JobRunner(QObject):
     def shutdown(self, wait_ms: int = 5000) -> None:
         """Stop all work; every job stays in the store and resumes on the next start."""
         self._shutting_down = True
-        for timer in self._timers.values():
-            timer.stop()
-        self._timers.clear()
+        self._tick.stop()
+        self._due.clear()
+        self._heap.clear()
         for token in self._busy.values():
             token.cancel()
         for pool in (self._check_pool, self._transfer_pool, self._net_pool):
@@ -399,27 +429,39 @@ class JobRunner(QObject):
                 self._run_send(job.id)
 
     def _schedule(self, job_id: int, delay_s: float, action: Callable[[int], None]) -> None:
-        self._cancel_timer(job_id)
+        """Run ``action(job_id)`` after ``delay_s``, replacing what was scheduled for it."""
         if self._shutting_down:
             return
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.timeout.connect(lambda: self._fire(job_id, action))
-        self._timers[job_id] = timer
-        timer.start(max(0, int(delay_s * 1000)))
-
-    def _fire(self, job_id: int, action: Callable[[int], None]) -> None:
-        timer = self._timers.pop(job_id, None)
-        if timer is not None:
-            timer.deleteLater()
-        if job_id in self._jobs and job_id not in self._busy:
-            action(job_id)
+        when = time.monotonic() + max(0.0, delay_s)
+        self._due[job_id] = (when, action)
+        heapq.heappush(self._heap, (when, job_id))
+        self._arm()
 
     def _cancel_timer(self, job_id: int) -> None:
-        timer = self._timers.pop(job_id, None)
-        if timer is not None:
-            timer.stop()
-            timer.deleteLater()
+        self._due.pop(job_id, None)  # its heap entry is skipped when it comes up
+
+    def _arm(self) -> None:
+        while self._heap and self._due.get(self._heap[0][1], (None,))[0] != self._heap[0][0]:
+            heapq.heappop(self._heap)  # cancelled or rescheduled since
+        if not self._heap:
+            self._tick.stop()
+            return
+        wait_ms = max(0, int((self._heap[0][0] - time.monotonic()) * 1000))
+        if not self._tick.isActive() or self._tick.remainingTime() > wait_ms:
+            self._tick.start(wait_ms)
+
+    @Slot()
+    def _on_tick(self) -> None:
+        now = time.monotonic()
+        while self._heap and self._heap[0][0] <= now:
+            when, job_id = heapq.heappop(self._heap)
+            entry = self._due.get(job_id)
+            if entry is None or entry[0] != when:
+                continue
+            del self._due[job_id]
+            if job_id in self._jobs and job_id not in self._busy:
+                entry[1](job_id)
+        self._arm()
 
     def _schedule_poll(self, job_id: int, delay_s: float | None = None) -> None:
         if delay_s is None:
@@ -479,13 +521,28 @@ class JobRunner(QObject):
             on_error(job_id, exc)
             self._after_step(job_id)
 
-        run_in_thread(call, finished, failed, pool=pool)
+        call_id = next(self._call_ids)
+        step = _Step(call_id, call, self._relay)
+        self._calls[call_id] = (step, finished, failed)
+        pool.start(step)
         self._update_idle()
+
+    @Slot(int, object)
+    def _on_step_done(self, call_id: int, result: object) -> None:
+        entry = self._calls.pop(call_id, None)
+        if entry is not None:
+            entry[1](result)
+
+    @Slot(int, object)
+    def _on_step_failed(self, call_id: int, exc: object) -> None:
+        entry = self._calls.pop(call_id, None)
+        if entry is not None:
+            entry[2](exc)
 
     def _after_step(self, job_id: int) -> None:
         job = self._jobs.get(job_id)
         if job is not None and not self._shutting_down:
-            if job.state is S.PROCESSING and job_id not in self._timers:
+            if job.state is S.PROCESSING and job_id not in self._due:
                 # Kling needs a while: the first look comes after first_poll_delay_s.
                 since_submit = time.time() - (job.submitted_at or 0.0)
                 first_wait = self._settings.first_poll_delay_s - since_submit
@@ -863,7 +920,7 @@ class JobRunner(QObject):
                 self._start_after_check.discard(job.id)
                 self._jobs[job.id] = job = self._store.transition(job.id, S.QUEUED)
                 self._batch.add(job.id)
-        if job.state is S.WAITING_SLOT and job.id not in self._timers:
+        if job.state is S.WAITING_SLOT and job.id not in self._due:
             self._schedule_slot_retry(job)
         self.job_changed.emit(job)
         self._update_idle()
