@@ -101,18 +101,24 @@ class Interactions:
     def __init__(self) -> None:
         self.skip_spend_confirm = False
 
-    def confirm_spend(self, parent: QWidget, count: int) -> bool:
+    def confirm_spend(self, parent: QWidget, count: int, *, demo: bool = False) -> bool:
         if self.skip_spend_confirm:
             return True
         box = QMessageBox(parent)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle(parent.tr("Add sound"))
-        box.setText(
-            parent.tr("Add sound to %1? Each clip is a paid Kling job.").replace(
-                "%1", count_clips(count)
+        if demo:
+            box.setText(parent.tr("Add sound to %1?").replace("%1", count_clips(count)))
+            box.setInformativeText(
+                parent.tr("This is the demo: the simulator stands in for Kling, nothing is spent.")
             )
-        )
-        box.setInformativeText(parent.tr("Credits are used from the chosen Kling account."))
+        else:
+            box.setText(
+                parent.tr("Add sound to %1? Each clip is a paid Kling job.").replace(
+                    "%1", count_clips(count)
+                )
+            )
+            box.setInformativeText(parent.tr("Credits are used from the chosen Kling account."))
         box.setStandardButtons(QMessageBox.StandardButton.Cancel)
         go = box.addButton(parent.tr("Add sound"), QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(go)
@@ -904,7 +910,7 @@ class MainWindow(QMainWindow):
                 on_action=self.open_accounts,
             )
             return
-        if not self.interactions.confirm_spend(self, len(ready)):
+        if not self.interactions.confirm_spend(self, len(ready), demo=self.is_demo):
             return
         self._ui.setValue(SKIP_SPEND_CONFIRM, self.interactions.skip_spend_confirm)
         self.runner.start([j.id for j in ready])

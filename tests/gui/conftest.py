@@ -60,7 +60,7 @@ class AnsweringInteractions(Interactions):
         self.close_answer = True
         self.files_to_choose: list[Path] = []
 
-    def confirm_spend(self, parent: QWidget, count: int) -> bool:
+    def confirm_spend(self, parent: QWidget, count: int, *, demo: bool = False) -> bool:
         self.asked.append(("spend", count))
         return self.spend_answer
 
