@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,17 +110,22 @@ def run_one(module: str, item: str, args: argparse.Namespace, scratch: Path) -> 
     env = isolated_env(scratch / module)
     load = os.getloadavg()[0]
     started = time.monotonic()
+    # Its own process group: on a timeout the benchmark's simulator and Xvfb go with it.
+    proc = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
     try:
-        done = subprocess.run(
-            command, cwd=REPO, env=env, timeout=timeout, capture_output=True, text=True
-        )
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return [skipped(item, module, f"timed out after {timeout} s")]
     elapsed = time.monotonic() - started
-    if done.stdout.strip():
-        print(done.stdout.rstrip(), flush=True)
-    if done.returncode != 0 or not out.is_file():
-        tail = (done.stderr or "").strip().splitlines()[-6:]
+    if stdout.strip():
+        print(stdout.rstrip(), flush=True)
+    if proc.returncode != 0 or not out.is_file():
+        tail = (stderr or "").strip().splitlines()[-6:]
         return [skipped(item, module, "failed: " + " | ".join(tail))]
     figures = [Figure.from_json(d) for d in json.loads(out.read_text(encoding="utf-8"))]
     for fig in figures:
