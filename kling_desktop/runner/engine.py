@@ -905,8 +905,8 @@ class JobRunner(QObject):
         if job.id not in self._jobs:
             return
         old = self._jobs[job.id]
-        if job.updated_at < old.updated_at:
-            return  # a late echo of an older snapshot
+        if job.updated_at < old.updated_at or job == old:
+            return  # a late echo of an older snapshot, or a poll that changed nothing
         self._jobs[job.id] = job
         if job.state is not old.state:
             self._progress.pop(job.id, None)
