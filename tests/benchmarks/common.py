@@ -8,19 +8,21 @@ of :class:`Figure` dicts to ``--out``. :mod:`tests.benchmarks.run` collects them
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The benchmarks start the simulator the same way the scale test does.
+from tests.fixtures.sim import free_port as free_port
+from tests.fixtures.sim import simulator_process as simulator_process
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_WORKDIR = REPO / "build" / "benchmarks"
@@ -255,50 +257,6 @@ def padded_clip(source: Path, target: Path, total_bytes: int) -> Path:
 
 
 # -- the simulator in its own process -------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def simulator_process(
-    data_dir: Path, *, task_seconds: float = 3.0, accounts: Sequence[str] = (f"{DEMO_EMAIL}:50",)
-) -> Iterator[str]:
-    """Run ``python -m kling_desktop.simulator`` (its CPU and threads are not ours).
-
-    Yields the API base URL; the process is stopped and its data folder removed afterwards.
-    """
-    port = free_port()
-    args = [
-        sys.executable, "-m", "kling_desktop.simulator", "--port", str(port),
-        "--task-seconds", str(task_seconds), "--data-dir", str(data_dir),
-    ]  # fmt: skip
-    for account in accounts:
-        args += ["--account", account]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("the simulator did not start") from None
-            time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1/kling"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def spin_until(predicate: Callable[[], bool], timeout: float, step_ms: int = 5) -> bool:

@@ -4,10 +4,6 @@ all finish, and the app's thread count stays bounded by its pools, not by the jo
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,45 +17,17 @@ from kling_desktop.jobs.store import JobStore
 from kling_desktop.runner.engine import JobRunner
 from kling_desktop.simulator import DEMO_TOKEN
 from tests.fixtures.media import ClipFactory
+from tests.fixtures.sim import simulator_process
 from tests.jobs.conftest import fast_settings
 
 pytestmark = pytest.mark.slow
 JOBS = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def remote_simulator(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "kling_desktop.simulator", "--port", str(port),
-            "--task-seconds", "1", "--account", "demo@example.com:50",
-            "--data-dir", str(tmp_path / "sim"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while True:  # wait until it accepts connections (another process: no signal to wait on)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("simulator did not start") from None
-            time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1/kling"
-    finally:
-        proc.kill()
-        proc.wait()
+    with simulator_process(tmp_path / "sim", task_seconds=1.0) as url:
+        yield url
 
 
 def _threads() -> int:
