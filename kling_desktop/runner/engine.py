@@ -12,6 +12,7 @@ against the service; nothing is ever resubmitted without the user.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import heapq
@@ -164,6 +165,9 @@ class JobRunner(QObject):
         self._tick.timeout.connect(self._on_tick)
         self._calls: dict[int, tuple[_Step, Callable[[Any], None], Callable[[Any], None]]] = {}
         self._call_ids = itertools.count(1)
+        # A step's outcome can arrive while its pool thread is still returning from run():
+        # keep finished steps a while, so the last reference never drops under that thread.
+        self._retired: collections.deque[_Step] = collections.deque(maxlen=256)
         self._start_after_check: set[int] = set()
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
         self._download_tries: dict[int, int] = {}
@@ -531,12 +535,14 @@ class JobRunner(QObject):
     def _on_step_done(self, call_id: int, result: object) -> None:
         entry = self._calls.pop(call_id, None)
         if entry is not None:
+            self._retired.append(entry[0])
             entry[1](result)
 
     @Slot(int, object)
     def _on_step_failed(self, call_id: int, exc: object) -> None:
         entry = self._calls.pop(call_id, None)
         if entry is not None:
+            self._retired.append(entry[0])
             entry[2](exc)
 
     def _after_step(self, job_id: int) -> None:
