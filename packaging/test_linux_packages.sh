@@ -3,8 +3,8 @@
 #
 #     packaging/test_linux_packages.sh [DIST_DIR]
 #
-# * the .deb: control fields, file layout (/opt, /usr/bin, desktop entry, icons, metainfo),
-#   extracted with dpkg-deb -x into a temporary root;
+# * the .deb: control fields, file layout (/opt/kling-desktop, /usr/bin, desktop entry, icons,
+#   metainfo), extracted with dpkg-deb -x into a temporary root;
 # * the .tar.gz: extracted into a temporary folder;
 # * desktop-file-validate on both desktop entries (appstreamcli on the metainfo when present);
 # * every shared library in the bundle resolves (catches an over-eager spec exclusion);

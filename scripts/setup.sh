@@ -37,29 +37,45 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # PySide6 6.12 on Python 3.11 crashes (a refcount leak on every signal emit); 3.12+ is immune,
-# and pyproject.toml pins 6.11.x on 3.11. Prefer the newest Python we can find.
-PYTHON="${PYTHON:-}"
-if [ -z "$PYTHON" ]; then
+# and pyproject.toml pins 6.11.x on 3.11. Prefer 3.12/3.13, else 3.11. Only needed to create .venv.
+usable() {  # a Python >= 3.11 that can make a venv (Debian's lacks ensurepip without python3-venv)
+  command -v "$1" >/dev/null && "$1" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
+}
+find_python() {
+  local candidate
   # pyenv keeps extra versions off PATH unless selected: look in its folder too.
   for candidate in python3.12 python3.13 \
       "$HOME"/.pyenv/versions/3.12*/bin/python3 "$HOME"/.pyenv/versions/3.13*/bin/python3 \
-      python3.11 python3; do
-    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-      PYTHON="$candidate"; break
-    fi
+      python3.11 "$HOME"/.pyenv/versions/3.11*/bin/python3 python3; do
+    if usable "$candidate"; then echo "$candidate"; return 0; fi
   done
-fi
-[ -n "$PYTHON" ] || { echo "Python 3.11 or newer is needed." >&2; exit 2; }
+  return 1
+}
 
 if [ ! -x .venv/bin/python ]; then
+  PYTHON="${PYTHON:-$(find_python || true)}"
+  if [ -z "$PYTHON" ] && command -v apt-get >/dev/null && command -v python3 >/dev/null \
+      && python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    # A fresh Debian/Ubuntu has python3 but not its venv module.
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    echo "Installing system package: python3-venv"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    PYTHON="$(find_python || true)"
+  fi
+  [ -n "$PYTHON" ] || { echo "Python 3.11 or newer (with its venv module) is needed." >&2; exit 2; }
   echo "Creating .venv with $("$PYTHON" --version)"
   "$PYTHON" -m venv .venv
 fi
 extras=""
 [ "$dev" = 1 ] && extras="[test,build]"
-stamp=".venv/.installed$extras"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".$extras"
-  touch "$stamp"
-fi
+# The dev install includes the plain one: either stamp, newer than pyproject.toml, will do.
+stamps=(".venv/.installed[test,build]")
+[ "$dev" = 1 ] || stamps+=(".venv/.installed")
+for stamp in "${stamps[@]}"; do
+  if [ -f "$stamp" ] && ! [ pyproject.toml -nt "$stamp" ]; then exit 0; fi
+done
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".$extras"
+touch ".venv/.installed$extras"

@@ -23,5 +23,5 @@ fi
 
 if [ "$#" -eq 0 ]; then
   echo "--- real Secret Service keyring test"
-  bash tests/integration/run_real_keyring.sh
+  PYTHON="$PWD/.venv/bin/python" bash tests/integration/run_real_keyring.sh
 fi

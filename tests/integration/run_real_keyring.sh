@@ -5,9 +5,11 @@
 set -eu
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
-python=${PYTHON:-}
-if [ -z "$python" ]; then
-    if [ -x /work/venv/bin/python ]; then python=/work/venv/bin/python; else python=python3; fi
+# The project's own .venv (scripts/setup.sh --dev), unless PYTHON names another interpreter.
+python=${PYTHON:-$here/.venv/bin/python}
+if ! [ -x "$python" ] && ! command -v "$python" >/dev/null 2>&1; then
+    echo "run_real_keyring: no Python at $python: run scripts/setup.sh --dev first" >&2
+    exit 2
 fi
 for tool in dbus-run-session gnome-keyring-daemon; do
     command -v "$tool" >/dev/null 2>&1 || { echo "run_real_keyring: $tool is not installed" >&2; exit 2; }

@@ -2,6 +2,7 @@
 
 Run by ``tests/integration/run_real_keyring.sh``, which starts a private D-Bus session and an
 unlocked gnome-keyring in a throw-away HOME, so the developer's own keychain is never touched.
+Also proves that ``scripts/launch.sh`` finds a token saved there and opens the real window.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,8 @@ pytestmark = [
         reason="needs KLING_TEST_REAL_KEYRING=1 (run tests/integration/run_real_keyring.sh)",
     ),
 ]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 _READ_IN_FRESH_PROCESS = """
 import hashlib, sys
@@ -71,3 +75,38 @@ def test_secret_service_round_trip() -> None:
     assert vault.get_token(profile) is None
     assert Vault().get_token(profile) is None
     assert profile not in vault.profiles()
+
+
+def test_launch_sh_opens_the_real_window_with_the_token_in_the_keyring(tmp_path: Path) -> None:
+    """scripts/launch.sh reads the Secret Service as the window does: real window, else demo."""
+    if not (ROOT / ".venv" / "bin" / "kling-desktop").exists():
+        pytest.fail("no .venv: run scripts/setup.sh --dev first")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KLING_DESKTOP_TOKEN", "PYTHON_KEYRING_BACKEND", "PYTHONPATH", "PYTHON")
+    }
+    env.update(KLING_LAUNCH_DRY_RUN="1", KLING_DESKTOP_HOME=str(tmp_path / "kling-home"))
+
+    def would_run() -> str:
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "launch.sh")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout.splitlines()[-1]
+
+    vault = Vault()
+    assert vault.backend_name() == "Secret Service"
+    assert vault.get_token() is None  # a throw-away keyring (run_real_keyring.sh)
+    assert would_run() == "launch.sh would run: .venv/bin/kling-desktop --demo"
+    vault.set_token(f"user:4242-{secrets.token_hex(12)}")
+    try:
+        assert would_run() == "launch.sh would run: .venv/bin/kling-desktop"
+    finally:
+        vault.delete_token()
+    assert would_run() == "launch.sh would run: .venv/bin/kling-desktop --demo"
