@@ -13,4 +13,6 @@ def run(args: argparse.Namespace) -> int:
         argv += ["--token", args.token]
     if args.task_seconds is not None:
         argv += ["--task-seconds", str(args.task_seconds)]
+    for spec in getattr(args, "scenario", None) or []:  # NAME=VALUE, when the parser has it
+        argv += ["--scenario", spec]
     return serve_forever_cli(argv)

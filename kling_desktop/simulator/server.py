@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import email.parser
 import email.policy
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -80,6 +82,7 @@ MODERATION = {  # seed: 500 moderation body
     "message": "Service busy (CM_EXT.POther)",
 }
 SECURED = "…secured…"
+ELSEWHERE = "/gateway/maintenance"  # where redirect faults point (not an API path)
 
 
 @dataclass
@@ -100,6 +103,33 @@ class Scenario:
     truncate_downloads: int = 0  # next N /cdn file answers stop half way and hang up
     transfer_bytes_per_s: float = 0.0  # > 0: uploads and /cdn downloads move at this pace
     malformed_responses: int = 0  # next N API answers are 200 with a body that is not JSON
+    # -- answers that say nothing certain about whether Kling got the submit (issue 10) ------
+    # next N submits CREATE the task (charged, counted in submit_count, listed, scheduled) and
+    # then answer 500 with a plain fault body {"error": "Internal Server Error", "code": 500}
+    submit_500_after_create: int = 0
+    # next N submits create the task, then answer 302 with a Location to another local path
+    # (a proxy or gateway in the way), empty body
+    submit_redirect_after_create: int = 0
+    # next N submits create the task, then answer 400 with an empty body (not JSON)
+    submit_400_nobody: int = 0
+    # next N GET /tasks/{id} answer poll_odd_status, each once, then lookups answer normally:
+    # 400 {"error": "Invalid parameters"}, 404 {"error": "Task … not found"}, 596 the
+    # account-error body, 302 a Location to another local path; any other status a plain body
+    poll_odd_once: int = 0
+    poll_odd_status: int = 404
+    # next N submits never reach Kling: the request is read and the connection closed without
+    # our task being created (submit_count does not grow), while at that moment ANOTHER client
+    # on the same account starts an add-sound task (a fresh copy of the same video under another
+    # file name, no replyRef). It is listed and scheduled like any task and counted in
+    # Simulator.foreign_task_count; Simulator.tasks() marks it "foreign".
+    submit_lost_other_client: int = 0
+    # > 0: a task whose submit answer is dropped (drop_submit_response) is invisible (GET
+    # /tasks, GET /tasks/{id}, the scheduler) until this many seconds after its creation
+    late_task_seconds: float = 0.0
+    # next N API answers are 200 with a JSON body of huge_answer_bytes, sent chunked (no
+    # Content-Length: a gateway streaming garbage); the request itself has no effect
+    huge_answer: int = 0
+    huge_answer_bytes: int = 300 * _MB
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,8 @@ class _Task:
     seconds: float
     fail: bool
     info: media.VideoInfo
+    visible_from: float = 0.0  # monotonic; the task is hidden from every API answer before it
+    foreign: bool = False  # started by another client on the account (submit_lost_other_client)
     stopped: bool = False
     result: Path | None = None
     result_error: str = ""
@@ -206,6 +238,7 @@ class Simulator:
         self._files: dict[str, Path] = {}  # generated CDN files by URL path
         self._ids = itertools.count(int(time.time()) * 10 + 2_000_000_000_000)
         self._submit_count = 0
+        self._foreign_count = 0
         self._poll_faults = 0
         self._media_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
@@ -274,13 +307,22 @@ class Simulator:
         with self._lock:
             return self._submit_count
 
+    @property
+    def foreign_task_count(self) -> int:
+        """Tasks another client started on an account (``submit_lost_other_client``)."""
+        with self._lock:
+            return self._foreign_count
+
     def wait_for_submits(self, n: int, timeout: float) -> bool:
         with self._submitted:
             return self._submitted.wait_for(lambda: self._submit_count >= n, timeout)
 
     def tasks(self) -> list[dict[str, Any]]:
-        """Snapshots of every task, oldest first."""
-        now = time.monotonic()
+        """Snapshots of every task, oldest first, hidden ones included (``visible`` False).
+
+        ``foreign`` marks a task another client started (not one of our submits).
+        """
+        now = self._now()
         with self._lock:
             tasks = list(self._tasks.values())
         out = []
@@ -300,6 +342,8 @@ class Simulator:
                     "status_name": name,
                     "status_final": final,
                     "tracked": self._tracked(task, now),
+                    "visible": self._visible(task, now),
+                    "foreign": task.foreign,
                 }
             )
         return out
@@ -327,6 +371,11 @@ class Simulator:
             )
             self._accounts[email] = account
             return account
+
+    @staticmethod
+    def _now() -> float:
+        """The simulator's clock (monotonic seconds) for task progress and visibility."""
+        return time.monotonic()
 
     def _take(self, name: str) -> bool:
         """Count down a Scenario counter; True when it fired."""
@@ -382,8 +431,16 @@ class Simulator:
                 return
             task.result = dest
 
+    @staticmethod
+    def _visible(task: _Task, now: float) -> bool:
+        return now >= task.visible_from
+
     def _tracked(self, task: _Task, now: float) -> bool:
-        return not task.stopped and now - task.created < min(task.seconds, TRACKING_LIMIT_S)
+        return (
+            not task.stopped
+            and self._visible(task, now)
+            and now - task.created < min(task.seconds, TRACKING_LIMIT_S)
+        )
 
     def _executing(self, email: str, now: float) -> list[_Task]:
         with self._lock:
@@ -481,7 +538,7 @@ class Simulator:
         }
 
     def _task_json(self, task: _Task, status: int, name: str, final: bool) -> dict[str, Any]:
-        update = task.created_ms + int(min(time.monotonic() - task.created, task.seconds) * 1000)
+        update = task.created_ms + int(min(self._now() - task.created, task.seconds) * 1000)
         return {
             "id": task.id,
             "userId": int(task.user_id.removeprefix("user") or 0),
@@ -535,7 +592,7 @@ class Simulator:
         }
 
     def _poll_json(self, task: _Task) -> dict[str, Any]:
-        now = time.monotonic()
+        now = self._now()
         status, name, final = self._phase(task, now)
         ok = final and name == "succeed"
         eta = 0 if final else max(1, round(task.seconds - (now - task.created)))
@@ -579,6 +636,10 @@ class Simulator:
         if self._take("malformed_responses"):
             handler.read_body(_JSON_LIMIT, drain_only=True)
             raise _Reply(200, "<html><body>502 Bad Gateway</body></html>", text=True)
+        if self._take("huge_answer"):
+            handler.read_body(_JSON_LIMIT, drain_only=True)
+            handler.send_huge_json(max(0, int(scenario.huge_answer_bytes)))
+            return
         sub = path[len(API_PREFIX) :].rstrip("/") or "/"
         parts = sub.strip("/").split("/")
         key = (method, parts[0], len(parts))
@@ -704,6 +765,11 @@ class Simulator:
 
     def _add_sound(self, handler: _Handler) -> None:
         form = handler.read_form()
+        if self._take("submit_lost_other_client"):
+            # Our request is read, then lost before Kling: no task of ours, no answer. At that
+            # moment another client on the account starts add-sound with the same video.
+            self._other_client_submits(form)
+            raise _Drop()
         video = form.get("video")
         if not isinstance(video, str) or not video:
             raise _error(400, "Parameter video is required")
@@ -743,38 +809,36 @@ class Simulator:
         retry = {} if scenario.retry_after is None else {"Retry-After": f"{scenario.retry_after:g}"}
         if self._take("submit_429"):
             raise _Reply(429, _busy(account, account.max_jobs), retry)
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             limit = max_jobs if max_jobs is not None else account.max_jobs
             if len(self._executing(account.email, now)) >= limit:
                 raise _Reply(429, _busy(account, limit), retry)
-            task_id = next(self._ids)
-            task = _Task(
-                id=task_id,
-                work_id=task_id + 7_000_000,
-                email=account.email,
-                user_id=account.user_id,
-                upload=upload,
-                input_url=f"{self.origin}/cdn/v15/input/{upload.name}",  # Kling re-hosts it
-                keep_original=keep,
+            # Decided before the task exists, so a late task is never visible even briefly.
+            drop = self._take("drop_submit_response")
+            late = max(0.0, scenario.late_task_seconds) if drop else 0.0
+            task = self._create_task(
+                account,
+                upload,
+                info,
+                keep=keep,
                 reply_url=reply_url,
                 reply_ref=reply_ref,
-                created=now,
-                created_ms=_now_ms(),
-                seconds=max(0.0, scenario.task_seconds),
-                fail=scenario.final_failure,
-                info=info,
+                now=now,
+                visible_from=now + late,
             )
-            self._tasks[task.id] = task
-            self._works[task.work_id] = task
-            self._uploads[urlsplit(task.input_url).path] = upload
-            account.points = max(0, account.points - SUBMIT_COST)
             self._submit_count += 1
             self._submitted.notify_all()
             points = self._points_item(account)
             total = account.points
-        if self._take("drop_submit_response"):
+        if drop:
             raise _Drop()
+        if self._take("submit_500_after_create"):
+            raise _Reply(500, {"error": "Internal Server Error", "code": 500})
+        if self._take("submit_redirect_after_create"):
+            raise _Reply(302, None, {"Location": self.origin + ELSEWHERE})
+        if self._take("submit_400_nobody"):
+            raise _Reply(400, None)
         task_json = self._task_json(task, 5, "submitted", False)
         raise _Reply(
             200,
@@ -792,6 +856,84 @@ class Simulator:
             },
         )
 
+    def _create_task(
+        self,
+        account: _Account,
+        upload: _Upload,
+        info: media.VideoInfo,
+        *,
+        keep: bool,
+        reply_url: str | None,
+        reply_ref: str | None,
+        now: float,
+        visible_from: float,
+        foreign: bool = False,
+    ) -> _Task:
+        """Start a task at "Kling" on ``account`` and charge it."""
+        with self._lock:
+            task_id = next(self._ids)
+            task = _Task(
+                id=task_id,
+                work_id=task_id + 7_000_000,
+                email=account.email,
+                user_id=account.user_id,
+                upload=upload,
+                input_url=f"{self.origin}/cdn/v15/input/{upload.name}",  # Kling re-hosts it
+                keep_original=keep,
+                reply_url=reply_url,
+                reply_ref=reply_ref,
+                created=now,
+                created_ms=_now_ms(),
+                seconds=max(0.0, self.scenario.task_seconds),
+                fail=self.scenario.final_failure,
+                info=info,
+                visible_from=visible_from,
+                foreign=foreign,
+            )
+            self._tasks[task.id] = task
+            self._works[task.work_id] = task
+            self._uploads[urlsplit(task.input_url).path] = upload
+            account.points = max(0, account.points - SUBMIT_COST)
+            return task
+
+    def _other_client_submits(self, form: dict[str, Any]) -> _Task | None:
+        """Another client on the account of ``form`` uploads the same video again (a new file
+        name) and starts add-sound with it, without a replyRef. [I] It is started whatever the
+        slots say (it may come from kling.ai or another token) and charged like any task.
+        Nothing happens when ``form`` names no usable account or 3–20 s video."""
+        email = form.get("email")
+        video = form.get("video")
+        try:
+            account = self._resolve(email if isinstance(email, str) else None)
+            upload = self._find_upload(video if isinstance(video, str) else "")
+            info = self._probe(upload)
+        except _Reply:
+            return None
+        if not MIN_SECONDS <= info.duration_s <= MAX_SECONDS:
+            return None
+        name = f"{secrets.token_hex(8)}.{upload.name.rsplit('.', 1)[-1]}"
+        dest = self._dir / "uploads" / name
+        shutil.copyfile(upload.path, dest)
+        copy = _Upload(name=name, path=dest, content_type=upload.content_type, kind=upload.kind)
+        copy.info = info
+        with self._lock:
+            self._uploads[f"/cdn/s21/upload/{name}"] = copy
+            self._uploads[f"/cdn/v15/upload/{name}"] = copy
+            now = self._now()
+            task = self._create_task(
+                account,
+                copy,
+                info,
+                keep=False,
+                reply_url=None,
+                reply_ref=None,
+                now=now,
+                visible_from=now,
+                foreign=True,
+            )
+            self._foreign_count += 1
+        return task
+
     def _probe(self, upload: _Upload) -> media.VideoInfo:
         if upload.info is None:
             try:
@@ -806,7 +948,7 @@ class Simulator:
         account = self._resolve(email)
         with self._lock:
             task = self._tasks.get(int(raw_id))
-        if task is None or task.email != account.email:
+        if task is None or task.email != account.email or not self._visible(task, self._now()):
             raise _error(404, f"Task {raw_id} not found")
         return task
 
@@ -825,10 +967,28 @@ class Simulator:
             if flip:
                 raise _error(503, "Service temporarily unavailable, please try again later")
             raise _error(500, "Internal Server Error")
+        if self._take("poll_odd_once"):
+            raise self._odd_answer(int(scenario.poll_odd_status), raw_id, email)
         if scenario.poll_404:
             raise _error(404, f"Task {raw_id} not found")
         task = self._task_for(raw_id, email)
         raise _Reply(200, self._poll_json(task))
+
+    def _odd_answer(self, status: int, raw_id: str, email: str) -> _Reply:
+        """A one-off odd answer to a task lookup (``Scenario.poll_odd_once``)."""
+        if status == 400:
+            return _error(400, "Invalid parameters")
+        if status == 404:
+            return _error(404, f"Task {raw_id} not found")
+        if status == 596:
+            return _error(596, f"Account {email} in error state: refresh token rejected", code=596)
+        if 300 <= status < 400:
+            return _Reply(status, None, {"Location": self.origin + ELSEWHERE})
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return _error(status, phrase, code=status)
 
     def _list_tasks(self, query: dict[str, str]) -> None:
         account = self._resolve(query.get("email"))
@@ -847,8 +1007,13 @@ class Simulator:
         if size is not None and (not size.isdigit() or not 1 <= int(size) <= 500):
             raise _error(400, "Invalid parameters")
         page = int(size) if size else 20  # [I] default page size not documented for /tasks
+        now = self._now()
         with self._lock:
-            tasks = [t for t in self._tasks.values() if t.email == account.email]
+            tasks = [
+                t
+                for t in self._tasks.values()
+                if t.email == account.email and self._visible(t, now)
+            ]
         if after:
             tasks = [t for t in tasks if t.created_ms > int(after)]
         if before:
@@ -857,7 +1022,6 @@ class Simulator:
             tasks = []
         tasks.sort(key=lambda t: (t.created_ms, t.id), reverse=True)
         history = []
-        now = time.monotonic()
         for task in tasks[:page]:
             status, name, final = self._phase(task, now)
             ok = final and name == "succeed"
@@ -893,10 +1057,10 @@ class Simulator:
         return items
 
     def _scheduler(self) -> None:
-        raise _Reply(200, self._scheduler_items(time.monotonic()))
+        raise _Reply(200, self._scheduler_items(self._now()))
 
     def _scheduler_available(self) -> None:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             accounts = list(self._accounts.values())
         available = []
@@ -913,7 +1077,7 @@ class Simulator:
         raise _Reply(200, {"executing": self._scheduler_items(now), "available": available})
 
     def _stop_tracking(self, raw_id: str) -> None:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             task = self._tasks.get(int(raw_id)) if raw_id.isdigit() else None
             if task is None or not self._tracked(task, now):
@@ -930,12 +1094,12 @@ class Simulator:
         if any(t not in ("MP4", "MP3", "WAV", "PNG") for t in types):
             raise _error(400, "Invalid parameters")
         wanted = types or ["MP4", "WAV"]
-        now = time.monotonic()
+        now = self._now()
         files: list[tuple[str, Path]] = []
         for raw in ids:
             with self._lock:
                 task = self._works.get(int(raw))
-            if task is None or task.email != account.email:
+            if task is None or task.email != account.email or not self._visible(task, now):
                 raise _error(404, f"No works found for workId {raw}")
             _, name, final = self._phase(task, now)
             if not (final and name == "succeed") or task.result is None:
@@ -980,9 +1144,10 @@ class Simulator:
             stem, _, ext = path.rsplit("/", 1)[1].partition(".")
             with self._lock:
                 task = self._works.get(int(stem)) if stem.isdigit() else None
-            if task is None:
+            now = self._now()
+            if task is None or not self._visible(task, now):
                 return None
-            _, name, final = self._phase(task, time.monotonic())
+            _, name, final = self._phase(task, now)
             if not (final and name == "succeed") or task.result is None:
                 return None
             if ext == "mp4":
@@ -1193,6 +1358,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.wfile.flush()
 
+    def send_huge_json(self, size: int) -> None:
+        """Answer 200 with a valid JSON object of about ``size`` bytes, chunked, from one
+        reused buffer (the simulator's memory stays flat however big the answer)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.mark(200)
+        self.end_headers()
+        head, tail = b'{"history": [], "padding": "', b'"}'
+        filler = b"x" * _CHUNK
+        self._send_chunk(head)
+        left = max(0, size - len(head) - len(tail))
+        while left:
+            piece = filler if left >= len(filler) else filler[:left]
+            self._send_chunk(piece)
+            left -= len(piece)
+        self._send_chunk(tail)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _send_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+
     # -- bodies ----------------------------------------------------------------------------
 
     def _chunks(self, limit: int) -> Iterator[bytes]:
@@ -1286,12 +1474,46 @@ class _Handler(BaseHTTPRequestHandler):
                 for piece in self._chunks(limit):
                     size += len(piece)
                     if size > limit:
+                        self.close_connection = True  # the rest of the body stays unread
                         raise too_big
                     out.write(piece)
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
         return size
+
+
+def scenario_setting(spec: str) -> tuple[str, Any]:
+    """Parse ``NAME=VALUE`` into a :class:`Scenario` field and a value of its type, e.g.
+    ``submit_500_after_create=1``, ``late_task_seconds=30``, ``poll_404=true``,
+    ``retry_after=none``. Raises ValueError naming the problem."""
+    name, sep, raw = spec.partition("=")
+    name = name.strip().replace("-", "_")
+    defaults = Scenario()
+    if not sep or name not in {f.name for f in dataclasses.fields(Scenario)}:
+        known = ", ".join(f.name for f in dataclasses.fields(Scenario))
+        raise ValueError(f"expected NAME=VALUE with NAME one of: {known}")
+    raw = raw.strip()
+    default = getattr(defaults, name)
+    if isinstance(default, bool):
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(f"{name} takes true or false")
+        return name, raw.lower() in ("1", "true", "yes", "on")
+    if default is None and raw.lower() in ("", "none"):
+        return name, None
+    try:
+        if isinstance(default, int):
+            return name, int(raw)
+        return name, float(raw)
+    except ValueError:
+        raise ValueError(f"{name} takes a number, not {raw!r}") from None
+
+
+def _scenario_arg(spec: str) -> tuple[str, Any]:
+    try:
+        return scenario_setting(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def serve_forever_cli(argv: Sequence[str] | None = None) -> int:
@@ -1311,17 +1533,28 @@ def serve_forever_cli(argv: Sequence[str] | None = None) -> int:
         help="a configured Kling account (repeatable; default demo@example.com:3)",
     )
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        type=_scenario_arg,
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a fault of the Scenario, e.g. submit_500_after_create=1 (repeatable)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     accounts: list[tuple[str, int]] = []
     for spec in args.account or ["demo@example.com:3"]:
         email_, _, jobs = spec.partition(":")
         accounts.append((email_, int(jobs or 3)))
+    scenario = Scenario(task_seconds=args.task_seconds)
+    for name, value in args.scenario:
+        setattr(scenario, name, value)
     sim = Simulator(
         token=args.token,
         accounts=accounts,
         host=args.host,
         port=args.port,
-        scenario=Scenario(task_seconds=args.task_seconds),
+        scenario=scenario,
         data_dir=args.data_dir,
     )
     try:

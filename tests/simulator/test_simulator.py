@@ -10,6 +10,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 import requests
 
 from kling_desktop.simulator import DEMO_TOKEN, Scenario, Simulator
+from kling_desktop.simulator.server import scenario_setting
 from tests.fixtures.media import ClipFactory
 from tests.fixtures.sim import DEMO_EMAIL, wait_until
 
@@ -358,6 +360,209 @@ def test_final_failure_and_poll_faults(curl: Curl, simulator: Simulator, clip: P
     assert answer.status_code == 596 and answer.json()["code"] == 596
 
 
+# -- money hazards: answers that say nothing certain about a submit (issue 10) -----------------
+
+
+def _scheduled(curl: Curl) -> list[dict[str, Any]]:
+    answer = curl("GET", "/scheduler")
+    assert answer.status_code == 200
+    items: list[dict[str, Any]] = answer.json()
+    return items
+
+
+def _listed(curl: Curl) -> list[int]:
+    answer = curl("GET", f"/tasks/?email={DEMO_EMAIL}")
+    assert answer.status_code == 200
+    return [item["task"]["id"] for item in answer.json()["history"]]
+
+
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [
+        ("submit_500_after_create", 500),
+        ("submit_redirect_after_create", 302),
+        ("submit_400_nobody", 400),
+    ],
+)
+def test_fault_after_the_task_was_created(
+    curl: Curl, simulator: Simulator, clip: Path, fault: str, status: int
+) -> None:
+    simulator.scenario.task_seconds = 5
+    up = curl.upload(clip)
+    setattr(simulator.scenario, fault, 1)
+    answer = curl(
+        "POST",
+        "/videos/add-sound",
+        json={"video": up["resourceUrl"], "replyRef": "r-1"},
+        allow_redirects=False,
+    )
+    assert answer.status_code == status
+    if status == 500:
+        assert answer.json() == {"error": "Internal Server Error", "code": 500}
+    elif status == 302:
+        location = answer.headers["Location"]
+        assert location.startswith(simulator.origin + "/") and "/v1/kling" not in location
+        assert answer.content == b""
+    else:
+        assert answer.content == b"" and "json" not in answer.headers.get("Content-Type", "")
+    # The task exists and is charged although the answer does not say so.
+    assert simulator.submit_count == 1 and simulator.foreign_task_count == 0
+    [task] = simulator.tasks()
+    assert (task["reply_ref"], task["foreign"], task["visible"]) == ("r-1", False, True)
+    assert _listed(curl) == [task["id"]]
+    assert [(i["id"], i["replyRef"]) for i in _scheduled(curl)] == [(task["id"], "r-1")]
+    assert getattr(simulator.scenario, fault) == 0  # counted down
+    assert curl.submit({"video": up["resourceUrl"]}).status_code == 200
+    assert simulator.submit_count == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, {"error": "Invalid parameters"}),
+        (404, None),
+        (596, None),
+        (302, None),
+        (503, {"error": "Service Unavailable", "code": 503}),
+    ],
+)
+def test_poll_odd_once(
+    curl: Curl, simulator: Simulator, clip: Path, status: int, body: dict[str, Any] | None
+) -> None:
+    up = curl.upload(clip)
+    task_id = curl.submit({"video": up["resourceUrl"]}).json()["task"]["id"]
+    simulator.scenario.poll_odd_once = 1
+    simulator.scenario.poll_odd_status = status
+    lookup = f"/tasks/{task_id}?email={DEMO_EMAIL}"
+    odd = curl("GET", lookup, allow_redirects=False)
+    assert odd.status_code == status
+    if body is not None:
+        assert odd.json() == body
+    elif status == 404:
+        assert odd.json() == {"error": f"Task {task_id} not found"}
+    elif status == 596:
+        assert odd.json() == {
+            "error": f"Account {DEMO_EMAIL} in error state: refresh token rejected",
+            "code": 596,
+        }
+    else:
+        assert odd.headers["Location"].startswith(simulator.origin + "/") and odd.content == b""
+    again = curl("GET", lookup, allow_redirects=False)
+    assert again.status_code == 200 and again.json()["task"]["id"] == task_id
+    assert simulator.scenario.poll_odd_once == 0
+
+
+def test_lost_submit_while_another_client_starts_one(
+    curl: Curl, simulator: Simulator, clip: Path
+) -> None:
+    simulator.scenario.task_seconds = 5
+    up = curl.upload(clip)
+    simulator.scenario.submit_lost_other_client = 1
+    with pytest.raises(requests.ConnectionError):
+        curl.submit({"video": up["resourceUrl"], "email": DEMO_EMAIL, "replyRef": "mine"})
+    assert [r.status for r in simulator.requests if r.path.endswith("/add-sound")] == [0]
+    # Ours was never created; the other client's task was, on the same account.
+    assert simulator.submit_count == 0 and simulator.foreign_task_count == 1
+    [other] = simulator.tasks()
+    assert other["foreign"] and other["reply_ref"] is None and other["email"] == DEMO_EMAIL
+    assert up["fileName"] not in other["video"]  # a different upload of the same clip
+    assert abs(other["created_ms"] / 1000 - time.time()) < 60
+    history = curl("GET", f"/tasks/?email={DEMO_EMAIL}").json()["history"]
+    assert [item["task"]["id"] for item in history] == [other["id"]]
+    input_url = history[0]["task"]["taskInfo"]["inputs"][0]["url"]
+    assert input_url == other["video"] and requests.get(input_url, timeout=10).content == (
+        clip.read_bytes()
+    )
+    [scheduled] = _scheduled(curl)
+    assert scheduled["id"] == other["id"] and "replyRef" not in scheduled
+    assert curl("GET", f"/tasks/{other['id']}?email={DEMO_EMAIL}").status_code == 200
+    # The next submit is ours again and is told apart from the foreign one.
+    mine = curl.submit({"video": up["resourceUrl"], "replyRef": "mine"})
+    assert mine.status_code == 200
+    assert simulator.submit_count == 1 and simulator.foreign_task_count == 1
+    assert [(t["reply_ref"], t["foreign"]) for t in simulator.tasks()] == [
+        (None, True),
+        ("mine", False),
+    ]
+
+
+def test_lost_submit_with_an_unusable_video_starts_nothing(
+    curl: Curl, simulator: Simulator
+) -> None:
+    simulator.scenario.submit_lost_other_client = 1
+    with pytest.raises(requests.ConnectionError):
+        curl.submit({"video": "https://s21-kling.klingai.com/abc.mp4"})
+    assert simulator.tasks() == [] and simulator.foreign_task_count == 0
+
+
+def test_late_task_after_a_dropped_answer(curl: Curl, simulator: Simulator, clip: Path) -> None:
+    simulator.scenario.task_seconds = 6
+    simulator.scenario.late_task_seconds = 1.0
+    up = curl.upload(clip)
+    # Without a dropped answer nothing is late.
+    shown = curl.submit({"video": up["resourceUrl"], "replyRef": "on-time"}).json()["task"]["id"]
+    simulator.scenario.drop_submit_response = 1
+    with pytest.raises(requests.ConnectionError):
+        curl.submit({"video": up["resourceUrl"], "replyRef": "late"})
+    assert simulator.submit_count == 2  # charged all the same
+    [_, late] = simulator.tasks()
+    assert late["reply_ref"] == "late" and not late["visible"]
+    assert _listed(curl) == [shown]
+    assert [i["id"] for i in _scheduled(curl)] == [shown]
+    available = curl("GET", "/scheduler/available").json()
+    assert [e["id"] for e in available["executing"]] == [shown]
+    lookup = curl("GET", f"/tasks/{late['id']}?email={DEMO_EMAIL}")
+    assert lookup.status_code == 404
+    # ... and then it shows up everywhere.
+    assert wait_until(lambda: late["id"] in _listed(curl), 5)
+    assert simulator.tasks()[1]["visible"]
+    assert {(i["id"], i.get("replyRef")) for i in _scheduled(curl)} == {
+        (shown, "on-time"),
+        (late["id"], "late"),
+    }
+    assert curl("GET", f"/tasks/{late['id']}?email={DEMO_EMAIL}").status_code == 200
+
+
+def test_chunked_upload_over_100_mb_is_refused_and_not_kept(
+    curl: Curl, simulator: Simulator
+) -> None:
+    piece = bytes(1024 * 1024)
+
+    def body() -> Iterator[bytes]:
+        for _ in range(100):
+            yield piece
+        yield b"x"
+
+    answer = curl(
+        "POST", f"/assets/?email={DEMO_EMAIL}", headers={"Content-Type": "video/mp4"}, data=body()
+    )
+    assert answer.status_code == 400 and "100MB" in answer.json()["error"]
+    assert list((simulator.data_dir / "uploads").iterdir()) == []
+
+
+def test_huge_answer_is_valid_chunked_json(curl: Curl, simulator: Simulator) -> None:
+    simulator.scenario.huge_answer = 1
+    simulator.scenario.huge_answer_bytes = 3 * 1024 * 1024
+    answer = curl("GET", "/scheduler", stream=True)
+    assert answer.status_code == 200
+    assert "Content-Length" not in answer.headers
+    assert answer.headers["Transfer-Encoding"] == "chunked"
+    data = answer.content
+    assert len(data) == 3 * 1024 * 1024 and json.loads(data)["history"] == []
+    assert curl("GET", "/scheduler").json() == []
+
+
+def test_scenario_settings_from_the_command_line() -> None:
+    assert scenario_setting("submit_500_after_create=2") == ("submit_500_after_create", 2)
+    assert scenario_setting("late-task-seconds=1.5") == ("late_task_seconds", 1.5)
+    assert scenario_setting("poll_404=yes") == ("poll_404", True)
+    assert scenario_setting("retry_after=none") == ("retry_after", None)
+    assert scenario_setting("retry_after=3") == ("retry_after", 3.0)
+    for bad in ("nothing=1", "submit_429", "submit_429=many", "poll_404=perhaps"):
+        with pytest.raises(ValueError):
+            scenario_setting(bad)
+
+
 # -- lists, scheduler, downloads, accounts -----------------------------------------------------
 
 
@@ -472,3 +677,23 @@ def test_python_m_simulator_prints_url_and_serves() -> None:
         finally:
             proc.terminate()
             assert proc.wait(10) == 0
+
+
+@pytest.mark.subprocess
+def test_python_m_simulator_takes_scenario_settings() -> None:
+    command = [sys.executable, "-m", "kling_desktop.simulator", "--port", "0"]
+    command += ["--scenario", "subscription_required=true", "--scenario", "poll_odd_status=400"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().rsplit(" ", 1)[1].strip()
+            answer = requests.get(url + "/accounts", headers=AUTH, timeout=5)
+            assert (answer.status_code, answer.json()["code"]) == (402, 402)
+        finally:
+            proc.terminate()
+            assert proc.wait(10) == 0
+    bad = subprocess.run(
+        [*command[:-4], "--scenario", "no_such_fault=1"], capture_output=True, text=True, timeout=30
+    )
+    assert bad.returncode == 2 and "no_such_fault" not in bad.stdout
+    assert "NAME=VALUE" in bad.stderr
