@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Fail when a tracked file names an absolute path that exists on one machine only.
 
-A fresh clone on a fresh machine must work: no ``/home/<someone>/...``, ``/root/...``,
-``/work/...`` or ``/opt/<something>`` in scripts, tests, code or docs. Only the system's own
-folders (``/usr``, ``/etc``, ``/tmp``, ``/dev``, ``/proc``, ``/sys``, ``/bin``) are fine; anything
-else goes through ``$HOME``, the repository root, ``.venv`` or a variable.
+A fresh clone on a fresh machine must work: no path under someone's home folder, root's, a
+workspace or an add-on folder (the :data:`MACHINE_ROOTS`) in scripts, tests, code or docs. Only
+the system's own folders (``/usr``, ``/etc``, ``/tmp``, ``/dev``, ``/proc``, ``/sys``, ``/bin``)
+are fine; anything else goes through ``$HOME``, the repository root, ``.venv`` or a variable.
 
 Checks every text file that ``git ls-files`` lists. Standard library only, so any Python 3 runs
 it. Usage: ``scripts/check_paths.py [ROOT]``; exit 1 (listing each hit) when one is found.
