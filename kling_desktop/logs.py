@@ -7,11 +7,22 @@ import logging.handlers
 import re
 from pathlib import Path
 
-# useapi.net tokens look like ``user:12345-abcdef``; Bearer headers may carry anything.
+_REDACTED = "[redacted]"
+
+# Each pattern's group 1 (when it has one) is kept, the rest of the match is replaced.
 _SECRET_PATTERNS = (
-    re.compile(r"user:\d+-[A-Za-z0-9_\-]+"),
-    re.compile(r"(?i)(bearer\s+)[^\s'\",]+"),
-    re.compile(r"(?i)(\"?password\"?\s*[:=]\s*\"?)[^\s'\",}]+"),
+    # useapi.net tokens look like ``user:12345-abcdef`` (also URL-encoded, ``user%3A12345-…``).
+    re.compile(r"(?i)user(?::|%3a)\d+-[A-Za-z0-9_\-]+"),
+    # A Bearer header may carry anything.
+    re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"),
+    # A JSON Web Token (Kling's own API signs requests with one).
+    re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*"),
+    # password / passwd as JSON, a Python repr, a form or a query string: a quoted value is
+    # redacted whole (spaces included), an unquoted one up to a separator.
+    re.compile(
+        r"(?i)([\"']?\b(?:password|passwd)[\"']?\s*[:=]\s*)"
+        r"(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s'\",;&}]+)"
+    ),
 )
 _known_secrets: set[str] = set()
 
@@ -23,10 +34,18 @@ def register_secret(secret: str) -> None:
 
 
 def redact(text: str) -> str:
-    for secret in _known_secrets:
-        text = text.replace(secret, "[redacted]")
+    """``text`` with every secret replaced by ``[redacted]``: useapi.net tokens, Bearer values,
+    JSON Web Tokens, passwords, and every string given to :func:`register_secret`.
+
+    The one redaction used for log records, error texts from the service (``ApiError``) and
+    anything else that is stored or shown.
+    """
+    if not text:
+        return text
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        text = text.replace(secret, _REDACTED)
     for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + _REDACTED, text)
     return text
 
 

@@ -1,5 +1,10 @@
 """The useapi.net Kling client: one ``requests.Session``, typed answers, one exception per failure.
 
+Every API answer is read streamed and capped (:data:`JSON_ANSWER_LIMIT`): a bigger one raises
+:class:`MalformedResponse` ("the answer was too large") instead of filling memory. Redirects are
+never followed for API calls: a 3xx raises :class:`ApiError` with its ``status``. Every error
+raised for an HTTP answer carries ``status`` and ``body``.
+
 Retry rules (contract §5, DESIGN §2): reads (GET, and ``DELETE /scheduler``) are retried with
 exponential backoff on network errors, timeouts, 5xx and 429. Writes are not: a repeated
 ``POST /videos/add-sound`` is a second paid job, so a submit is only repeated after a 429 (the
@@ -18,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
@@ -39,10 +44,17 @@ from kling_desktop.cancel import CancelToken
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
+T = TypeVar("T")
 
 UPLOAD_CHUNK = 512 * 1024
 DOWNLOAD_CHUNK = 256 * 1024
 _MAX_REDIRECTS = 5
+#: The most an API answer (JSON, not a file download) may hold; more is MalformedResponse.
+JSON_ANSWER_LIMIT = 8 * 1024 * 1024
+#: The most of a download's error answer that is read (only to show its text).
+ERROR_BODY_LIMIT = 64 * 1024
+_READ_CHUNK = 64 * 1024
+_BODY_TEXT_CHARS = 1000
 _MAX_RETRY_AFTER_S = 120.0
 
 _VIDEO_TYPES = {
@@ -121,11 +133,53 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _body_of(response: requests.Response) -> Any:
+def _read_capped(response: requests.Response, limit: int) -> tuple[bytes, bool]:
+    """Read a streamed answer's body: ``(body, True)``, or ``(its start, False)`` when it holds
+    more than ``limit`` bytes (a Content-Length over the limit is not read at all). Memory stays
+    within about ``limit``, however big the answer. The caller closes the response."""
+    declared = response.headers.get("Content-Length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        return b"", False
+    data = bytearray()
+    for chunk in response.iter_content(_READ_CHUNK):
+        data += chunk
+        if len(data) > limit:
+            return bytes(data[: _BODY_TEXT_CHARS * 4]), False
+    return bytes(data), True
+
+
+def _decode(raw: bytes) -> Any:
+    """JSON if the body is JSON (raises ValueError otherwise)."""
     try:
-        return response.json()
-    except ValueError:
-        return response.text[:1000]
+        return json.loads(raw)
+    except RecursionError:  # absurdly deep nesting is not an answer either
+        raise ValueError("nested too deeply") from None
+
+
+def _text_of(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")[:_BODY_TEXT_CHARS]
+
+
+def _body_of(raw: bytes, complete: bool = True) -> Any:
+    """An error answer's body: decoded JSON, else its text (possibly empty)."""
+    if complete:
+        try:
+            return _decode(raw)
+        except ValueError:
+            pass
+    return _text_of(raw)
+
+
+def _parsed(status: int, data: Any, parse: Callable[[Any], T]) -> T:
+    """``parse(data)``; a MalformedResponse it raises gets the answer's status and body."""
+    try:
+        return parse(data)
+    except errors.ApiError as exc:
+        if exc.status is None:
+            exc.status = status
+        if exc.body is None:
+            exc.body = errors.redact_body(data)
+        raise
 
 
 def _is_unsent(exc: requests.RequestException) -> bool:
@@ -228,25 +282,25 @@ class KlingClient:
     def list_accounts(self) -> list[Account]:
         """``GET /accounts``; no configuration yet (404) is an empty list."""
         try:
-            data = self._call("GET", "/accounts")
+            status, data = self._request("GET", "/accounts")
         except errors.NotFound:
             return []
-        return parse_accounts(data)
+        return _parsed(status, data, parse_accounts)
 
     def get_account(self, email: str) -> Account:
         """``GET /accounts/{email}``: the configuration and the credit balance."""
-        data = self._call("GET", f"/accounts/{quote(email, safe='@')}")
+        status, data = self._request("GET", f"/accounts/{quote(email, safe='@')}")
         if not isinstance(data, dict):
-            raise errors.MalformedResponse("account: expected an object", body=data)
-        return Account.parse(data, email)
+            raise errors.MalformedResponse("account: expected an object", status=status, body=data)
+        return _parsed(status, data, lambda d: Account.parse(d, email))
 
     def add_account(self, email: str, password: str, max_jobs: int) -> Account:
         """``POST /accounts`` (adds or updates; useapi.net logs in to check the password)."""
         body = {"email": email, "password": password, "maxJobs": max_jobs}
-        data = self._call("POST", "/accounts", json_body=body, log_body=False)
+        status, data = self._request("POST", "/accounts", json_body=body, log_body=False)
         if not isinstance(data, dict):
-            raise errors.MalformedResponse("account: expected an object", body=None)
-        return Account.parse(data, email)
+            raise errors.MalformedResponse("account: expected an object", status=status, body=data)
+        return _parsed(status, data, lambda d: Account.parse(d, email))
 
     def delete_account(self, email: str) -> None:
         self._call("DELETE", f"/accounts/{quote(email, safe='@')}", expect_json=False)
@@ -270,7 +324,7 @@ class KlingClient:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             # Repeated by _call only when the connection was refused (nothing was sent).
-            data = self._call(
+            status, data = self._request(
                 "POST",
                 "/assets/",
                 params={"email": email},
@@ -278,8 +332,8 @@ class KlingClient:
                 headers={"Content-Type": ctype},
             )
         if not isinstance(data, dict):
-            raise errors.MalformedResponse("upload: expected an object", body=data)
-        return UploadResult.parse(data)
+            raise errors.MalformedResponse("upload: expected an object", status=status, body=data)
+        return _parsed(status, data, UploadResult.parse)
 
     def add_sound(
         self,
@@ -311,19 +365,21 @@ class KlingClient:
         attempt = 0
         while True:
             try:
-                data = self._call("POST", "/videos/add-sound", json_body=body)
+                status, data = self._request("POST", "/videos/add-sound", json_body=body)
                 break
             except errors.RateLimited as exc:
                 if attempt >= retry_429:
                     raise
                 attempt += 1
                 self._pause(attempt, exc.retry_after)
-        return Task.parse(data)
+        return _parsed(status, data, Task.parse)
 
     def get_task(self, task_id: int, *, email: str | None) -> Task:
         """``GET /tasks/{id}?email=`` (the lookup 400s without email once it matters)."""
-        data = self._call("GET", f"/tasks/{int(task_id)}", params={"email": email}, retry=True)
-        return Task.parse(data)
+        status, data = self._request(
+            "GET", f"/tasks/{int(task_id)}", params={"email": email}, retry=True
+        )
+        return _parsed(status, data, Task.parse)
 
     def list_tasks(
         self,
@@ -340,24 +396,26 @@ class KlingClient:
             "contentType": content_type,
             "pageSize": page_size,
         }
-        data = self._call("GET", "/tasks/", params=params, retry=True)
+        status, data = self._request("GET", "/tasks/", params=params, retry=True)
         if not isinstance(data, dict):
-            raise errors.MalformedResponse("tasks: expected an object", body=data)
-        return parse_task_history(data)
+            raise errors.MalformedResponse("tasks: expected an object", status=status, body=data)
+        return _parsed(status, data, parse_task_history)
 
     # -- scheduler ------------------------------------------------------------------------
 
     def scheduler(self) -> list[SchedulerEntry]:
-        data = self._call("GET", "/scheduler", retry=True)
+        status, data = self._request("GET", "/scheduler", retry=True)
         if not isinstance(data, list):
-            raise errors.MalformedResponse("scheduler: expected a list", body=data)
+            raise errors.MalformedResponse("scheduler: expected a list", status=status, body=data)
         return [SchedulerEntry.parse(item) for item in data if isinstance(item, dict)]
 
     def scheduler_available(self) -> Availability:
-        data = self._call("GET", "/scheduler/available", retry=True)
+        status, data = self._request("GET", "/scheduler/available", retry=True)
         if not isinstance(data, dict):
-            raise errors.MalformedResponse("scheduler: expected an object", body=data)
-        return Availability.parse(data)
+            raise errors.MalformedResponse(
+                "scheduler: expected an object", status=status, body=data
+            )
+        return _parsed(status, data, Availability.parse)
 
     def stop_tracking(self, task_id: int) -> None:
         """``DELETE /scheduler/{id}``: useapi.net stops tracking; Kling still runs (and charges)."""
@@ -380,10 +438,12 @@ class KlingClient:
             "workIds": ",".join(str(int(w)) for w in work_ids),
             "fileTypes": file_types,
         }
-        data = self._call("GET", "/assets/download", params=params, retry=True)
+        status, data = self._request("GET", "/assets/download", params=params, retry=True)
         url = data.get("cdnUrl") if isinstance(data, dict) else None
         if not isinstance(url, str) or not url:
-            raise errors.MalformedResponse("download: no cdnUrl in the answer", body=data)
+            raise errors.MalformedResponse(
+                "download: no cdnUrl in the answer", status=status, body=data
+            )
         return url
 
     def download(
@@ -436,9 +496,15 @@ class KlingClient:
                 url = urljoin(url, location)
                 continue
             if response.status_code >= 400:
-                body = _body_of(response)
-                response.close()
-                raise errors.error_for_status(response.status_code, body, _retry_after(response))
+                try:
+                    raw, complete = _read_capped(response, ERROR_BODY_LIMIT)
+                except requests.RequestException:
+                    raw, complete = b"", False
+                finally:
+                    response.close()
+                raise errors.error_for_status(
+                    response.status_code, _body_of(raw, complete), _retry_after(response)
+                )
             return response
         raise errors.NetworkError("download: too many redirects")
 
@@ -489,7 +555,11 @@ class KlingClient:
         if delay > 0:
             time.sleep(delay)
 
-    def _call(
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`_request`'s decoded JSON alone."""
+        return self._request(method, path, **kwargs)[1]
+
+    def _request(
         self,
         method: str,
         path: str,
@@ -503,8 +573,12 @@ class KlingClient:
         expect_json: bool = True,
         log_body: bool = True,
         not_found_after_retry_ok: bool = False,
-    ) -> Any:
-        """Send one API request; retry per the module rules; return the decoded JSON."""
+    ) -> tuple[int, Any]:
+        """Send one API request; retry per the module rules; return (status, decoded JSON).
+
+        The answer is read streamed, at most :data:`JSON_ANSWER_LIMIT` bytes of it; redirects
+        are not followed (a 3xx is an error like a 4xx).
+        """
         url = self._base_url + path
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
@@ -528,7 +602,12 @@ class KlingClient:
                     headers=all_headers,
                     timeout=self._timeout,
                     allow_redirects=False,
+                    stream=True,
                 )
+                try:
+                    raw, complete = _read_capped(response, JSON_ANSWER_LIMIT)
+                finally:
+                    response.close()
             except requests.RequestException as exc:
                 error = _map_exception(exc, f"{method} {path}")
                 unsent = _is_unsent(exc)
@@ -539,26 +618,34 @@ class KlingClient:
                     self._pause(attempt, None)
                     continue
                 raise error from exc
+            status = response.status_code
             elapsed_ms = (time.monotonic() - started) * 1000
-            log.debug("%s %s -> %d (%.0f ms)", method, path, response.status_code, elapsed_ms)
-            if response.status_code >= 300:
-                body = _body_of(response)
-                error = errors.error_for_status(response.status_code, body, _retry_after(response))
+            log.debug("%s %s -> %d (%.0f ms, %d bytes)", method, path, status, elapsed_ms, len(raw))
+            if status >= 300:
+                body = _body_of(raw, complete)
+                error = errors.error_for_status(status, body, _retry_after(response))
                 if not_found_after_retry_ok and ambiguous and isinstance(error, errors.NotFound):
-                    return None
+                    return status, None
                 if retry and error.transient and attempt < self._retries:
-                    ambiguous = ambiguous or response.status_code >= 500
+                    ambiguous = ambiguous or status >= 500
                     attempt += 1
                     self._pause(attempt, error.retry_after)
                     continue
                 raise error
+            if not complete:
+                raise errors.MalformedResponse(
+                    f"{method} {path}: the answer was too large "
+                    f"(over {JSON_ANSWER_LIMIT // (1024 * 1024)} MiB)",
+                    status=status,
+                    body=_text_of(raw),
+                )
             if not expect_json:
-                return None
+                return status, None
             try:
-                return response.json()
+                return status, _decode(raw)
             except ValueError:
                 raise errors.MalformedResponse(
                     f"{method} {path}: the answer is not JSON",
-                    status=response.status_code,
-                    body=response.text[:300],
+                    status=status,
+                    body=_text_of(raw),
                 ) from None

@@ -1,13 +1,47 @@
 """One exception class per failure a user must tell apart.
 
 Each has a ``str()`` a user understands (what happened, what to do) and keeps the server's own
-``error`` text in :attr:`ApiError.server_text`.
+``error`` text in :attr:`ApiError.server_text`. An error raised for an HTTP answer carries the
+answer's :attr:`~ApiError.status` and :attr:`~ApiError.body` (parsed JSON, or the raw text,
+possibly empty). Texts and bodies are redacted (:func:`kling_desktop.logs.redact`) when the error
+is made, so a server that echoes a token or a password back never gets it stored or shown.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
+
+from kling_desktop.logs import redact
+
+# Keys whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(
+    r"(?i)^(password|passwd|token|api[_-]?key|apikey|authorization|secret|refresh_?token)$"
+)
+_MAX_BODY_DEPTH = 32
+
+
+def redact_body(body: Any, _depth: int = 0) -> Any:
+    """A copy of a decoded JSON body (or text) with every secret redacted."""
+    if isinstance(body, str):
+        return redact(body)
+    if _depth >= _MAX_BODY_DEPTH and isinstance(body, dict | list):
+        return "…"
+    if isinstance(body, dict):
+        return {
+            key: (
+                "[redacted]"
+                if isinstance(key, str)
+                and _SECRET_KEY.match(key)
+                and isinstance(value, str)
+                and value
+                else redact_body(value, _depth + 1)
+            )
+            for key, value in body.items()
+        }
+    if isinstance(body, list):
+        return [redact_body(item, _depth + 1) for item in body]
+    return body
 
 
 class ApiError(Exception):
@@ -29,11 +63,28 @@ class ApiError(Exception):
         body: Any = None,
         retry_after: float | None = None,
     ) -> None:
+        server_text = redact(server_text or "")
         super().__init__(server_text or self.summary)
         self.server_text = server_text
+        #: The HTTP status of the answer this error stands for (None: no answer came).
         self.status = status
-        self.body = body
+        #: The answer's body: decoded JSON, else its text (possibly ""); None without one.
+        self.body = redact_body(body)
         self.retry_after = retry_after
+
+    @property
+    def has_error_body(self) -> bool:
+        """The answer's body is a JSON object with a non-empty ``error`` or ``message`` text:
+        the service itself said what was wrong (unlike an empty body, an HTML page or a
+        gateway's answer)."""
+        body = self.body
+        if not isinstance(body, dict):
+            return False
+        for key in ("error", "message"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return True
+        return False
 
     def __str__(self) -> str:
         parts = [self.summary]
@@ -44,7 +95,7 @@ class ApiError(Exception):
                 parts.append(f"The service said: “{self.server_text}”.")
         if self.hint:
             parts.append(self.hint)
-        return " ".join(parts)
+        return redact(" ".join(parts))
 
 
 class BadRequest(ApiError):

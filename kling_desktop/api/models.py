@@ -3,6 +3,8 @@
 Unknown fields are ignored and missing optional ones tolerated; only what the app relies on is
 required, and its absence raises :class:`MalformedResponse`. Terminal ⇔ ``status_final``;
 success ⇔ ``status_name == "succeed"`` (contract §3) — numeric codes are for display only.
+``status_final`` is understood as ``true``/``"true"``/``1`` (any other value is not final) and
+``status_name`` is kept lower-case, so ``"Succeed"`` succeeds too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,26 @@ def _int(value: Any, default: int = 0) -> int:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+_TRUE = frozenset({"true", "1", "yes"})
+
+
+def _flag(value: Any) -> bool:
+    """A boolean the service may send as ``true``, ``"true"``, ``1`` or ``"1"`` (any case);
+    anything else (``false``, ``"false"``, ``0``, ``null``, missing) is False."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE
+    return False
+
+
+def _status_name(value: Any) -> str:
+    """``status_name`` compared without regard to case or surrounding spaces ("Succeed")."""
+    return _str(value).strip().lower()
 
 
 @dataclass(frozen=True)
@@ -193,6 +215,7 @@ class Task:
         inputs = tuple(_str(i.get("url")) for i in _list(info.get("inputs")) if isinstance(i, dict))
         works = tuple(Work.parse(w) for w in _list(d.get("works")) if isinstance(w, dict))
         final = d.get("status_final", task.get("status_final"))
+        name = d.get("status_name") or task.get("status_name")
         points = d.get("userPoints")
         points_total = (
             _int(points.get("total")) if isinstance(points, dict) and "total" in points else None
@@ -200,8 +223,8 @@ class Task:
         return cls(
             id=task_id,
             status=_int(d.get("status", task.get("status"))),
-            status_name=_str(d.get("status_name") or task.get("status_name")),
-            status_final=final is True,
+            status_name=_status_name(name),
+            status_final=_flag(final),
             type=_str(task.get("type") or info.get("type")),
             create_time_ms=_int(task.get("createTime")),
             input_urls=tuple(u for u in inputs if u),
@@ -236,8 +259,8 @@ def parse_task_history(data: Any) -> list[Task]:
             Task(
                 id=task_id,
                 status=_int(task_obj.get("status", first.get("status"))),
-                status_name=_str(task_obj.get("status_name") or first.get("status_name")),
-                status_final=(task_obj.get("status_final", first.get("status_final"))) is True,
+                status_name=_status_name(task_obj.get("status_name") or first.get("status_name")),
+                status_final=_flag(task_obj.get("status_final", first.get("status_final"))),
                 type=_str(task_obj.get("type") or first.get("type") or info.get("type")),
                 create_time_ms=_int(task_obj.get("createTime") or first.get("createTime")),
                 input_urls=tuple(u for u in inputs if u),
