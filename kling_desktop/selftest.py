@@ -322,8 +322,10 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
                 final[job.id] = job
 
         runner.job_changed.connect(changed)
-        ids = runner.add_files([clip], JobOptions(email=email), start=True)
-        if not ids:
+        ids: list[int] = []
+        runner.files_added.connect(ids.extend)
+        runner.add_files([clip], JobOptions(email=email), start=True)
+        if not _wait_until(lambda: bool(ids), timeout):
             raise StepFailed("the engine accepted no job for a good clip")
         if not _wait_until(lambda: ids[0] in final, timeout):
             current = runner.job(ids[0])

@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
     core_app()
     store, runner = make_runner(ctx)
     try:
-        ids = runner.add_files(files, options, start=True)
+        ids: list[int] = []
+        runner.files_added.connect(ids.extend)
+        runner.add_files(files, options, start=True)  # the command itself is the confirmation
         return follow(runner, lambda: ids, wait=args.wait, as_json=args.json)
     finally:
         store.close()

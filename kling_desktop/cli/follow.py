@@ -46,6 +46,8 @@ def follow(
     interrupted = [False]
 
     def settled() -> bool:
+        if not job_ids():
+            return False  # the jobs are still being written
         jobs = [runner.job(i) for i in job_ids()]
         return all(j is None or j.state.is_final or (not wait and j.state in _SENT) for j in jobs)
 

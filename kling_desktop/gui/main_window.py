@@ -747,6 +747,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.runner.job_added.connect(self._jobs_changed)
+        self.runner.files_added.connect(self._files_added)
         self.runner.job_changed.connect(self._jobs_changed)
         self.runner.job_removed.connect(self._jobs_changed)
         self.runner.job_progress.connect(self._progress_changed)
@@ -841,11 +842,10 @@ class MainWindow(QMainWindow):
 
     def _add_files(self, files: list[Path]) -> None:
         options = self.current_options()
-        ids = self.runner.add_files(files, options, start=self.settings.auto_start)
-        log.info("Added %d clip(s) to the list", len(ids))
+        self.runner.add_files(files, options, start=self.settings.auto_start)
+        log.info("Adding %d clip(s) to the list", len(files))
         if self.stack.currentWidget() is not self.jobs_page:
             self.stack.setCurrentWidget(self.jobs_page)
-        self._select_job(ids[-1] if ids else None)
 
     def _accounts_settled(self) -> None:
         self._accounts_loading = False
@@ -1264,6 +1264,10 @@ class MainWindow(QMainWindow):
         return shiboken6.isValid(self) and shiboken6.isValid(self.account_combo)
 
     # -- reacting to the runner -----------------------------------------------------------
+
+    def _files_added(self, ids: list[int]) -> None:
+        if ids:
+            self._select_job(ids[-1])
 
     def _jobs_changed(self, *args: object) -> None:
         self._refresh_soon(everything=True)

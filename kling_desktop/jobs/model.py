@@ -67,18 +67,20 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     S.CHECKING: frozenset({S.READY, S.REJECTED, S.QUEUED}),
     S.READY: frozenset({S.QUEUED, S.CHECKING}),
     S.REJECTED: frozenset({S.CHECKING}),
-    S.QUEUED: frozenset({S.UPLOADING, S.SUBMITTING, S.FAILED, S.REJECTED, S.READY}),
+    S.QUEUED: frozenset({S.UPLOADING, S.SUBMITTING, S.FAILED, S.REJECTED, S.READY, S.CHECKING}),
     # An interrupted upload goes back to the queue: nothing was spent.
-    S.UPLOADING: frozenset({S.SUBMITTING, S.FAILED, S.QUEUED, S.REJECTED}),
-    S.SUBMITTING: frozenset({S.PROCESSING, S.WAITING_SLOT, S.FAILED, S.UNCERTAIN}),
-    S.WAITING_SLOT: frozenset({S.SUBMITTING, S.FAILED}),
+    S.UPLOADING: frozenset({S.SUBMITTING, S.FAILED, S.QUEUED, S.REJECTED, S.READY}),
+    # QUEUED: the service certainly refused it for a reason a new upload fixes (file gone).
+    S.SUBMITTING: frozenset({S.PROCESSING, S.WAITING_SLOT, S.FAILED, S.UNCERTAIN, S.QUEUED}),
+    S.WAITING_SLOT: frozenset({S.SUBMITTING, S.FAILED, S.READY}),
     S.PROCESSING: frozenset({S.DOWNLOADING, S.FAILED, S.STOPPED}),
     S.DOWNLOADING: frozenset({S.DONE, S.FAILED, S.PROCESSING}),
     S.DONE: frozenset(),
-    # Retry resumes at the step that failed: a failed download never resubmits.
-    S.FAILED: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING}),
-    # Resubmit (the user accepts a possible second charge) or adopt a task found later.
-    S.UNCERTAIN: frozenset({S.SUBMITTING, S.PROCESSING, S.FAILED}),
+    # Retry resumes at the step that failed: a job with a task id is never submitted again
+    # by Retry (jobs/policy.py decides); QUEUED/SUBMITTING only spend a confirmed request.
+    S.FAILED: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.CHECKING}),
+    # A confirmed new paid request, or a task found later, or given up.
+    S.UNCERTAIN: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.FAILED}),
     S.STOPPED: frozenset({S.PROCESSING}),
 }
 
@@ -130,6 +132,17 @@ class Job:
     upload_attempts: int = 0
     poll_errors: int = 0
     slot_wait_since: float | None = None
+    #: Paid add-sound requests the user confirmed for this job ("Add sound", "Send again").
+    confirmed_requests: int = 0
+    #: add-sound requests sent that may have created a task (a certain refusal gives one
+    #: back). Never more than ``confirmed_requests`` (jobs/policy.py, enforced by the store).
+    paid_submits: int = 0
+    #: The clip as it was checked: a changed file is checked again before paying.
+    input_size: int | None = None
+    input_mtime: float | None = None
+    download_attempts: int = 0
+    #: Looks at the service for the task of a submit whose answer was lost.
+    reconcile_attempts: int = 0
 
     @property
     def email(self) -> str:

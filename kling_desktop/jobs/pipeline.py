@@ -31,8 +31,15 @@ ProgressFn = Callable[[int, int], None]
 RESULT_SUFFIX = ".sound"
 #: How far before our own clock a task's createTime may lie and still be ours (clock skew).
 RECONCILE_MARGIN_S = 120.0
-#: How long after our submit began its task may have been created (request timeout + skew).
-RECONCILE_WINDOW_S = 180.0
+
+
+class NoClient(Exception):
+    """There is no API token to talk to the service with."""
+
+    code = "no_token"
+
+    def __str__(self) -> str:
+        return "No useapi.net API token is set up. Open Accounts to add one."
 
 
 class ResultInvalid(Exception):
@@ -74,55 +81,39 @@ def submit(client: KlingClient, job: Job) -> Task:
 
 
 def reconcile(client: KlingClient, job: Job, taken_task_ids: Collection[int]) -> Task | None:
-    """Find the task a lost submit may have created; None when there is no sure sign of it.
+    """Find the task a lost submit may have created; None when there is no proof of it.
 
-    Evidence, strongest first:
+    Only evidence of identity counts (DESIGN §4.1):
 
     1. the scheduler lists running tasks with their ``replyRef`` — ours is unique to the job;
-    2. a recent add-sound task whose input is the URL we uploaded, or has our upload's file
-       name (Kling re-hosts inputs, so the URL it echoes usually differs from the one sent);
-    3. exactly one add-sound task created in a tight window around our submit whose result
-       has the clip's duration. Two candidates are not a sign: the user decides.
+    2. an add-sound task on the account whose input is the URL we uploaded, or carries our
+       upload's file name (Kling re-hosts inputs, so the URL it echoes usually differs).
 
-    A task another job already owns is never adopted.
+    "The only task in the window" is never proof: another client on the same Kling account
+    may have started one at the same time. A task another job already owns is never adopted.
     """
     email = job.email or None
     for entry in client.scheduler():
         if entry.reply_ref == job.reply_ref and entry.task_id not in taken_task_ids:
             log.info("job %s: found its task %s in the scheduler", job.id, entry.task_id)
             return client.get_task(entry.task_id, email=entry.email or email)
+    if not job.upload_url:
+        return None
     since = job.submitted_at or job.created_at
     window_start_ms = int((since - RECONCILE_MARGIN_S) * 1000)
-    window_end_ms = int((since + RECONCILE_WINDOW_S) * 1000)
-    candidates = [
-        task
-        for task in client.list_tasks(email=email, created_after_ms=window_start_ms)
-        if task.id not in taken_task_ids
-        and task.type in ("", ADD_SOUND_TASK_TYPE)
-        and (not task.create_time_ms or task.create_time_ms <= window_end_ms)
-    ]
     upload_name = _file_name(job.upload_url)
-    for task in candidates:
+    for task in client.list_tasks(email=email, created_after_ms=window_start_ms):
+        if task.id in taken_task_ids or task.type not in ("", ADD_SOUND_TASK_TYPE):
+            continue
         names = {_file_name(url) for url in task.input_urls}
         if job.upload_url in task.input_urls or (upload_name and upload_name in names):
             log.info("job %s: found its task %s by its input", job.id, task.id)
             return client.get_task(task.id, email=email)
-    fitting = [t for t in candidates if _duration_fits(job, t)]
-    if len(fitting) == 1:
-        log.info("job %s: adopting task %s, the only one that fits", job.id, fitting[0].id)
-        return client.get_task(fitting[0].id, email=email)
     return None
 
 
 def _file_name(url: str) -> str:
     return url.rsplit("/", 1)[-1].split("?", 1)[0] if url else ""
-
-
-def _duration_fits(job: Job, task: Task) -> bool:
-    durations = [w.duration_ms for w in task.works if w.duration_ms]
-    if not durations or job.duration_s is None:
-        return True  # nothing to compare: the time window alone decides
-    return any(abs(d / 1000 - job.duration_s) <= 0.5 for d in durations)
 
 
 def poll(client: KlingClient, job: Job) -> Task:

@@ -7,6 +7,7 @@ safe to use from several threads; each call is one short transaction under a loc
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import sqlite3
@@ -17,9 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState, check_transition
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry upgrades the schema from version ``index`` to ``index + 1``.
 _MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
@@ -63,6 +65,30 @@ def _v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX jobs_state ON jobs(state)")
 
 
+@_migration
+def _v2(db: sqlite3.Connection) -> None:
+    """The pay-once counters (jobs/policy.py) and what the clip was when it was checked."""
+    for column in (
+        "confirmed_requests INTEGER NOT NULL DEFAULT 0",
+        "paid_submits INTEGER NOT NULL DEFAULT 0",
+        "input_size INTEGER",
+        "input_mtime REAL",
+        "download_attempts INTEGER NOT NULL DEFAULT 0",
+        "reconcile_attempts INTEGER NOT NULL DEFAULT 0",
+    ):
+        db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
+    # Jobs an older version sent: one confirmed request each, and one paid submit when a task
+    # may exist (a task id, or an answer that never came).
+    db.execute(
+        "UPDATE jobs SET confirmed_requests = 1 "
+        "WHERE state NOT IN ('checking', 'ready', 'rejected')"
+    )
+    db.execute(
+        "UPDATE jobs SET paid_submits = 1 WHERE task_id IS NOT NULL "
+        "OR state IN ('submitting', 'uncertain')"
+    )
+
+
 # The table has one column per Job field (options as JSON).
 _COLUMNS = tuple(f.name for f in dataclasses.fields(Job))
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
@@ -72,11 +98,22 @@ class StoreError(Exception):
     pass
 
 
+class JobGone(StoreError):
+    """The job was removed (by the user, or another process) while work on it ran."""
+
+
+class SubmitNotAllowed(StoreError):
+    """The job has no confirmed paid request left to spend: nothing is sent."""
+
+
 class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        #: Commits per thread id: the window's GUI thread must never commit (it would wait
+        #: on the disk, or on another process holding the database).
+        self.commits: collections.Counter[int] = collections.Counter()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed "submitting" must survive a power cut, not only a crash.
@@ -112,6 +149,7 @@ class JobStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self.commits[threading.get_ident()] += 1
 
     # -- reading --------------------------------------------------------------------------
 
@@ -167,7 +205,7 @@ class JobStore:
         with self._tx():
             current = self.get(job_id)
             if current is None:
-                raise StoreError(f"job {job_id} is gone")
+                raise JobGone(f"job {job_id} is gone")
             check_transition(job_id, current.state, state)
             return self._write(current, state=state, **fields)
 
@@ -178,10 +216,84 @@ class JobStore:
             for job_id in job_ids:
                 current = self.get(job_id)
                 if current is None:
-                    raise StoreError(f"job {job_id} is gone")
+                    raise JobGone(f"job {job_id} is gone")
                 check_transition(job_id, current.state, state)
                 moved.append(self._write(current, state=state))
             return moved
+
+    def begin_submit(self, job_id: int, now: float, **fields: Any) -> Job:
+        """Commit "submitting" — before the paid request is sent — or refuse.
+
+        The decision is taken inside the transaction on the row as stored, so two runners
+        (threads or processes) can never both spend the job's one confirmed request.
+        """
+        with self._tx():
+            current = self.get(job_id)
+            if current is None:
+                raise JobGone(f"job {job_id} is gone")
+            if not policy.may_submit(current):
+                raise SubmitNotAllowed(
+                    f"job {job_id}: {current.paid_submits} of {current.confirmed_requests} "
+                    f"confirmed paid requests already sent (state {current.state.value})"
+                )
+            check_transition(job_id, current.state, JobState.SUBMITTING)
+            return self._write(
+                current,
+                state=JobState.SUBMITTING,
+                submitted_at=now,
+                submit_attempts=current.submit_attempts + 1,
+                paid_submits=current.paid_submits + 1,
+                **fields,
+            )
+
+    def apply(self, job_id: int, decide: Callable[[Job], dict[str, Any] | None]) -> Job:
+        """Read the job, let ``decide`` say what changes (``state`` included), write it — all in
+        one transaction, so the decision is taken on the row as stored, not a stale copy."""
+        with self._tx():
+            current = self.get(job_id)
+            if current is None:
+                raise JobGone(f"job {job_id} is gone")
+            changes = decide(current)
+            if not changes:
+                return current
+            if "state" in changes and changes["state"] is not current.state:
+                check_transition(job_id, current.state, changes["state"])
+            return self._write(current, **changes)
+
+    def restore(self, jobs: Sequence[Job]) -> list[Job]:
+        """Put removed jobs back as they were (Edit → Undo), keeping their ids."""
+        with self._tx() as db:
+            for job in jobs:
+                values = _to_row(job)
+                marks = ", ".join("?" * len(values))
+                db.execute(
+                    f"INSERT OR REPLACE INTO jobs ({', '.join(values)}) VALUES ({marks})",
+                    list(values.values()),
+                )
+        return list(jobs)
+
+    def remove_many(self, job_ids: Sequence[int]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in job_ids])
+
+    def apply_many(
+        self, job_ids: Sequence[int], decide: Callable[[Job], dict[str, Any] | None]
+    ) -> list[Job]:
+        """:meth:`apply` for several jobs in one transaction (one disk sync for a batch);
+        jobs that are gone are skipped."""
+        with self._tx():
+            out = []
+            for job_id in job_ids:
+                current = self.get(job_id)
+                if current is None:
+                    continue
+                changes = decide(current)
+                if changes:
+                    if "state" in changes and changes["state"] is not current.state:
+                        check_transition(job_id, current.state, changes["state"])
+                    current = self._write(current, **changes)
+                out.append(current)
+            return out
 
     def update(self, job_id: int, **fields: Any) -> Job:
         """Change fields without changing the state."""
@@ -190,7 +302,7 @@ class JobStore:
         with self._tx():
             current = self.get(job_id)
             if current is None:
-                raise StoreError(f"job {job_id} is gone")
+                raise JobGone(f"job {job_id} is gone")
             return self._write(current, **fields)
 
     def remove(self, job_id: int) -> None:
@@ -209,59 +321,29 @@ class JobStore:
         return new
 
 
+_PATH_FIELDS = frozenset({"input_path", "output_path"})
+_OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(JobOptions))
+
+
 def _to_row(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "uid": job.uid,
-        "input_path": str(job.input_path),
-        "state": job.state.value,
-        "options": json.dumps(dataclasses.asdict(job.options), sort_keys=True),
-        "duration_s": job.duration_s,
-        "upload_url": job.upload_url,
-        "task_id": job.task_id,
-        "work_id": job.work_id,
-        "result_url": job.result_url,
-        "result_kind": job.result_kind,
-        "output_path": str(job.output_path) if job.output_path else None,
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "warnings": job.warnings,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "submitted_at": job.submitted_at,
-        "submit_attempts": job.submit_attempts,
-        "upload_attempts": job.upload_attempts,
-        "poll_errors": job.poll_errors,
-        "slot_wait_since": job.slot_wait_since,
-    }
+    row: dict[str, Any] = {}
+    for name in _COLUMNS:
+        value = getattr(job, name)
+        if name == "options":
+            value = json.dumps(dataclasses.asdict(value), sort_keys=True)
+        elif name == "state":
+            value = value.value
+        elif name in _PATH_FIELDS:
+            value = str(value) if value is not None else None
+        row[name] = value
+    return row
 
 
 def _from_row(row: tuple[Any, ...]) -> Job:
-    d = dict(zip(_COLUMNS, row, strict=True))
-    known = {f.name for f in dataclasses.fields(JobOptions)}
-    raw_options = json.loads(d["options"] or "{}")
-    options = JobOptions(**{k: v for k, v in raw_options.items() if k in known})
-    return Job(
-        id=d["id"],
-        uid=d["uid"],
-        input_path=Path(d["input_path"]),
-        state=JobState(d["state"]),
-        options=options,
-        duration_s=d["duration_s"],
-        upload_url=d["upload_url"],
-        task_id=d["task_id"],
-        work_id=d["work_id"],
-        result_url=d["result_url"],
-        result_kind=d["result_kind"],
-        output_path=Path(d["output_path"]) if d["output_path"] else None,
-        error_code=d["error_code"],
-        error_message=d["error_message"],
-        warnings=d["warnings"],
-        created_at=d["created_at"],
-        updated_at=d["updated_at"],
-        submitted_at=d["submitted_at"],
-        submit_attempts=d["submit_attempts"],
-        upload_attempts=d["upload_attempts"],
-        poll_errors=d["poll_errors"],
-        slot_wait_since=d["slot_wait_since"],
-    )
+    values = dict(zip(_COLUMNS, row, strict=True))
+    raw_options = json.loads(values["options"] or "{}")
+    values["options"] = JobOptions(**{k: v for k, v in raw_options.items() if k in _OPTION_FIELDS})
+    values["state"] = JobState(values["state"])
+    for name in _PATH_FIELDS:
+        values[name] = Path(values[name]) if values[name] else None
+    return Job(**values)

@@ -5,9 +5,10 @@ it: checks, uploads, submits, polls and downloads run on pooled QThreads, and th
 come back as queued signals. Polls are scheduled with timers, so 200 processing jobs need no
 more threads than the network pool's few.
 
-Exactly-once submission (DESIGN §4.1): a worker commits "submitting" to the store before it
-sends the paid request and the task id right after. A submit whose reply is lost is reconciled
-against the service; nothing is ever resubmitted without the user.
+Every decision — what a reply, an error or a restart means for a job, and whether money may
+be spent — is taken by ``jobs/policy.py`` inside the store's transaction; the engine carries
+decisions out. The owner (GUI) thread never writes to the database: user actions are written
+by a one-thread store pool, in order.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from kling_desktop.api import errors
 from kling_desktop.api.models import Task
 from kling_desktop.cancel import Cancelled, CancelToken
-from kling_desktop.jobs import pipeline
+from kling_desktop.jobs import pipeline, policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState
-from kling_desktop.jobs.store import JobStore, StoreError
+from kling_desktop.jobs.policy import Action, Decision
+from kling_desktop.jobs.store import JobGone, JobStore, StoreError, SubmitNotAllowed
 from kling_desktop.settings import Settings
 
 if TYPE_CHECKING:  # requests loads with the first client, not with the window
@@ -42,12 +44,7 @@ if TYPE_CHECKING:  # requests loads with the first client, not with the window
 log = logging.getLogger(__name__)
 
 S = JobState
-#: Polling stops (the job fails, retry resumes it) when Kling has not finished after this long.
-PROCESSING_LIMIT_S = 3 * 3600
-#: Longest pause between polls while the service keeps failing.
-MAX_BACKOFF_S = 300.0
-#: First wait after a 429 on submit; doubles up to the poll interval × 4.
-SLOT_BACKOFF_S = 10.0
+PROCESSING_LIMIT_S = policy.PROCESSING_LIMIT_S
 
 
 @dataclass(frozen=True)
@@ -83,24 +80,17 @@ class BatchSummary:
 ClientFactory = Callable[[], "KlingClient | None"]
 
 
-class ReconcilePending(Exception):
-    """A submit's outcome is unknown and the service could not be asked yet."""
-
-    code = "reconcile_pending"
-
-    def __str__(self) -> str:
-        return "Checking with Kling whether it received the clip…"
+#: Kept for callers that name them here; the policy owns the values.
+NoClient = pipeline.NoClient
+TRANSFER_TRIES = policy.TRANSFER_TRIES
 
 
-#: Gateway answers (a proxy in between) say nothing about whether Kling got the submit.
-_AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
-#: Uploads and downloads are safe to repeat: this many tries before the job fails.
-TRANSFER_TRIES = 5
+@dataclass(frozen=True)
+class _Outcome:
+    """What a step wrote (the job as stored now) and what the policy says to do next."""
 
-
-class NoClient(Exception):
-    def __str__(self) -> str:
-        return "No useapi.net API token is set up. Open Accounts to add one."
+    job: Job
+    decision: policy.Decision = field(default_factory=policy.Decision)
 
 
 class _Relay(QObject):
@@ -136,9 +126,11 @@ class JobRunner(QObject):
     job_changed = Signal(object)  # Job: the new snapshot
     job_removed = Signal(int)  # job id
     job_progress = Signal(int, object)  # job id, Progress
+    files_added = Signal(object)  # list[int]: the ids of one add_files() call, in order
     batch_finished = Signal(object)  # BatchSummary
     connection_changed = Signal(bool, str)  # online, a sentence for the status bar
     idle_changed = Signal(bool)  # True when nothing is active
+    store_trouble = Signal(str)  # a sentence: the database could not be written (retrying)
 
     def __init__(
         self,
@@ -147,10 +139,12 @@ class JobRunner(QObject):
         settings: Settings,
         *,
         transfer_backoff_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._transfer_backoff_s = transfer_backoff_s
+        self._transfer_backoff = policy.Backoff(base_s=transfer_backoff_s, cap_s=60.0, jitter=0.2)
+        self._clock = clock
         self._store = store
         self._client_factory = client_factory
         self._settings = settings
@@ -170,7 +164,7 @@ class JobRunner(QObject):
         self._retired: collections.deque[_Step] = collections.deque(maxlen=256)
         self._start_after_check: set[int] = set()
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
-        self._download_tries: dict[int, int] = {}
+        self._store_errors: dict[int, int] = {}  # steps whose database write failed, in a row
         self._batch: set[int] = set()
         self._online: bool | None = None
         self._idle = True
@@ -179,10 +173,12 @@ class JobRunner(QObject):
         self._client_generation = 0
         # Checks are quick and local: their own pool, so 100 dropped files never hold up
         # an upload. Uploads/downloads are bounded by the concurrency setting. Submits and
-        # polls are short requests on a small pool, however many jobs are processing.
+        # polls are short requests on a small pool, however many jobs are processing. The
+        # owner thread's own writes go to one store thread, in order.
         self._check_pool = _pool(2)
         self._transfer_pool = _pool(settings.concurrency)
         self._net_pool = _pool(4)
+        self._db_pool = _pool(1)
         self._relay = _Relay(self)
         self._relay.changed.connect(self._on_changed)
         self._relay.progress.connect(self._on_progress)
@@ -215,80 +211,118 @@ class JobRunner(QObject):
     def is_idle(self) -> bool:
         return not any(job.state.is_active for job in self._jobs.values())
 
-    def counts(self) -> dict[JobState, int]:
-        counts = dict.fromkeys(JobState, 0)
-        for job in self._jobs.values():
-            counts[job.state] += 1
-        return counts
+    def retry_kind(self, job_id: int) -> policy.RetryKind:
+        """What Retry would do for the job; RESUBMIT means only a confirmed new paid job."""
+        job = self._jobs.get(job_id)
+        return policy.retry_kind(job) if job is not None else policy.RetryKind.NONE
 
-    # -- user actions ---------------------------------------------------------------------
+    # -- user actions (each written by the store thread, never this one) -----------------
 
-    def add_files(
-        self, paths: Sequence[Path], options: JobOptions, *, start: bool = False
-    ) -> list[int]:
-        """Add clips; each is checked at once and then waits as "ready" (or starts)."""
+    def add_files(self, paths: Sequence[Path], options: JobOptions, *, start: bool = False) -> None:
+        """Add clips; each is checked at once and then waits as "ready" (or starts: the
+        caller has the user's confirmation of one paid job per clip). ``files_added`` says
+        which ids they got."""
         if not options.output_dir and self._settings.output_folder:
-            options = JobOptions(**{**options.__dict__, "output_dir": self._settings.output_folder})
-        # One transaction for the whole drop: the window never waits on a sync per clip.
-        jobs = self._store.add_many([Path(p).expanduser().absolute() for p in paths], options)
-        for job in jobs:
-            self._jobs[job.id] = job
-            if start:
-                self._start_after_check.add(job.id)
-            self.job_added.emit(job)
-            self._run_check(job.id)
-        self._update_idle()
-        return [job.id for job in jobs]
+            options = dataclasses.replace(options, output_dir=self._settings.output_folder)
+        files = [Path(p).expanduser().absolute() for p in paths]
+
+        def work() -> list[Job]:
+            # One transaction for the whole drop: one disk sync, however many clips.
+            return self._store.add_many(files, options)
+
+        def added(jobs: list[Job]) -> None:
+            for job in jobs:
+                self._jobs[job.id] = job
+                if start:
+                    self._start_after_check.add(job.id)
+                self.job_added.emit(job)
+                self._run_check(job.id)
+            self._update_idle()
+            self.files_added.emit([job.id for job in jobs])
+
+        self._call(self._db_pool, work, added, self._store_failed)
 
     def start(self, job_ids: Iterable[int] | None = None) -> None:
-        """Send ready clips (all of them when ``job_ids`` is None). Checking ones follow."""
+        """Send ready clips (all of them when ``job_ids`` is None): the user confirmed one
+        paid job each. Clips still being checked follow when their check ends."""
         ids = list(self._jobs) if job_ids is None else list(job_ids)
         ready = [i for i in ids if i in self._jobs and self._jobs[i].state is S.READY]
         for job_id in ids:
             job = self._jobs.get(job_id)
             if job is not None and job.state is S.CHECKING:
                 self._start_after_check.add(job_id)
-        for job in self._store.transition_many(ready, S.QUEUED):  # one sync for the batch
-            self._batch.add(job.id)
-            self._set(job)
-        self._pump()
+        if not ready:
+            return
+
+        def work() -> list[Job]:
+            return self._store.apply_many(ready, policy.start)  # one sync for the batch
+
+        def started(jobs: list[Job]) -> None:
+            for job in jobs:
+                if job.state is S.QUEUED:
+                    self._batch.add(job.id)
+                self._on_changed(job)
+            self._pump()
+
+        self._call(self._db_pool, work, started, self._store_failed)
 
     def retry(self, job_id: int) -> None:
-        """Resume a failed job at the step that failed: a failed download never resubmits."""
+        """Pick a failed job up where it stopped, at no new cost. A job that would need a new
+        paid request (see :meth:`retry_kind`) is left alone: that is :meth:`resubmit`."""
         job = self._jobs.get(job_id)
-        if job is None or self._busy.get(job_id):
+        if job is None or job_id in self._busy:
             return
-        if job.state is S.REJECTED:
-            self._set(self._store.transition(job_id, S.CHECKING, error_code="", error_message=""))
-            self._run_check(job_id)
-            return
-        if job.state is S.STOPPED:
-            self._set(self._store.transition(job_id, S.PROCESSING, error_code="", error_message=""))
-            self._batch.add(job_id)
-            self._schedule_poll(job_id, 0)
-            return
-        if job.state is not S.FAILED:
+        if policy.retry_kind(job) in (policy.RetryKind.NONE, policy.RetryKind.RESUBMIT):
             return
         self._batch.add(job_id)
-        clear = {"error_code": "", "error_message": "", "poll_errors": 0}
-        if job.task_id is not None and job.result_url:
-            self._set(self._store.transition(job_id, S.DOWNLOADING, **clear))
-            self._run_download(job_id)
-        elif job.task_id is not None and job.error_code in _POLL_AGAIN_CODES:
-            self._set(self._store.transition(job_id, S.PROCESSING, **clear))
-            self._schedule_poll(job_id, 0)
-        elif job.upload_url:
-            # The earlier submit failed for certain (or Kling failed the task): a new one.
-            self._run_submit(job_id, fields={**clear, "task_id": None, "work_id": None})
-        else:
-            self._set(self._store.transition(job_id, S.QUEUED, **clear))
-            self._pump()
-        self._update_idle()
+        self._decide(job_id, policy.retry)
 
     def retry_all_failed(self) -> None:
         for job in self.jobs():
             if job.state is S.FAILED:
                 self.retry(job.id)
+
+    def resubmit(self, job_id: int) -> None:
+        """Start a NEW PAID Kling job for a job Kling failed or lost, or an uncertain one.
+        Only call this after the user confirmed that cost."""
+        job = self._jobs.get(job_id)
+        if job is None or job_id in self._busy:
+            return
+        self._cancel_timer(job_id)  # an uncertain job's own look-ups stop here
+        self._batch.add(job_id)
+        self._decide(job_id, policy.resubmit)
+
+    def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None:
+        if resubmit:
+            self.resubmit(job_id)
+        else:
+            self._cancel_timer(job_id)
+            self._decide(job_id, policy.give_up)
+
+    def found(self, job_id: int, task_id: int) -> None:
+        """The user says which Kling task is this job's: track it (free)."""
+        self._cancel_timer(job_id)
+        self._batch.add(job_id)
+        self._decide(job_id, lambda job: policy.found(job, task_id))
+
+    def cancel(self, job_id: int) -> None:
+        """Take back a clip that has not left the computer (queued, uploading, waiting for a
+        token or a slot): it goes back to Ready and nothing is spent."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state not in (S.QUEUED, S.UPLOADING, S.WAITING_SLOT):
+            return
+        token = self._busy.get(job_id)
+        if token is not None:
+            token.cancel()
+        self._cancel_timer(job_id)
+        self._not_before.pop(job_id, None)
+
+        def back(job: Job) -> Decision:
+            if job.state in (S.QUEUED, S.UPLOADING, S.WAITING_SLOT):
+                return Decision({"state": S.READY, "slot_wait_since": None})
+            return Decision()
+
+        self._decide(job_id, back)
 
     def stop_tracking(self, job_id: int) -> None:
         """Ask useapi.net to stop tracking the task. Kling still runs and charges it."""
@@ -298,87 +332,96 @@ class JobRunner(QObject):
         self._cancel_timer(job_id)
         task_id = job.task_id
 
-        def work(client: KlingClient, token: CancelToken) -> Job:
+        def work(client: KlingClient, token: CancelToken) -> _Outcome:
             # NotFound: useapi.net was no longer tracking it, which is the same outcome.
             with contextlib.suppress(errors.NotFound):
                 client.stop_tracking(task_id)
-            return self._store.transition(
-                job_id,
-                S.STOPPED,
-                error_code="stopped",
-                error_message=(
-                    "You stopped tracking this job. Kling still runs it and charges for it; "
-                    "its result will appear in your Kling account. Retry to track it again."
-                ),
-            )
 
-        self._run(job_id, self._net_pool, work, on_error=self._poll_failed)
-
-    def remove(self, job_id: int) -> None:
-        """Forget a job (its files stay). In-flight work on it is cancelled."""
-        if job_id not in self._jobs:
-            return
-        token = self._busy.pop(job_id, None)
-        if token is not None:
-            token.cancel()
-        self._cancel_timer(job_id)
-        self._start_after_check.discard(job_id)
-        self._batch.discard(job_id)
-        self._not_before.pop(job_id, None)
-        self._download_tries.pop(job_id, None)
-        self._store.remove(job_id)
-        del self._jobs[job_id]
-        self._progress.pop(job_id, None)
-        self.job_removed.emit(job_id)
-        self._update_idle()
-
-    def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None:
-        job = self._jobs.get(job_id)
-        if job is None or job.state is not S.UNCERTAIN:
-            return
-        if resubmit:
-            self._batch.add(job_id)
-            self._run_submit(job_id, fields={"error_code": "", "error_message": ""})
-        else:
-            self._set(
-                self._store.transition(
-                    job_id,
-                    S.FAILED,
-                    error_code="given_up",
-                    error_message="Not sent again, at your request.",
+            def stopped(job: Job) -> Decision:
+                if job.state is not S.PROCESSING:
+                    return Decision()
+                return Decision(
+                    {
+                        "state": S.STOPPED,
+                        "error_code": "stopped",
+                        "error_message": (
+                            "You stopped tracking this job. Kling still runs it and charges "
+                            "for it; its result will appear in your Kling account. Retry to "
+                            "track it again."
+                        ),
+                    }
                 )
+
+            return self._apply(job_id, stopped)
+
+        def failed(job_id: int, exc: BaseException) -> None:
+            self._set_online(False, str(exc))
+            self._schedule_poll(job_id, 0)
+
+        self._run(job_id, self._net_pool, work, on_error=failed)
+
+    def remove(self, job_id: int) -> list[Job]:
+        return self.remove_many([job_id])
+
+    def remove_many(self, job_ids: Iterable[int]) -> list[Job]:
+        """Forget jobs (their files stay); in-flight local work on them is cancelled. A job
+        whose paid request is being sent this instant is kept. Returns the removed snapshots,
+        for :meth:`restore` (Edit → Undo)."""
+        removed = []
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is None or (job.state is S.SUBMITTING and job_id in self._busy):
+                continue
+            token = self._busy.pop(job_id, None)
+            if token is not None:
+                token.cancel()
+            self._cancel_timer(job_id)
+            self._start_after_check.discard(job_id)
+            self._batch.discard(job_id)
+            self._not_before.pop(job_id, None)
+            del self._jobs[job_id]
+            self._progress.pop(job_id, None)
+            removed.append(job)
+            self.job_removed.emit(job_id)
+        if removed:
+            ids = [job.id for job in removed]
+            self._call(
+                self._db_pool, lambda: self._store.remove_many(ids), None, self._store_failed
             )
+        self._update_idle()
+        return removed
+
+    def restore(self, jobs: Sequence[Job]) -> None:
+        """Bring removed jobs back (Edit → Undo); they carry on where they were."""
+        jobs = [job for job in jobs if job.id not in self._jobs]
+        if not jobs:
+            return
+
+        def back(restored: list[Job]) -> None:
+            for job in restored:
+                self._jobs[job.id] = job
+                self.job_added.emit(job)
+            self._resume_jobs(restored)
+
+        self._call(self._db_pool, lambda: self._store.restore(jobs), back, self._store_failed)
 
     def resume(self) -> None:
         """Pick up every job an earlier run left unfinished (after a quit, crash or kill)."""
-        for job in self.jobs():
+        self._resume_jobs(self.jobs())
+
+    def _resume_jobs(self, jobs: Iterable[Job]) -> None:
+        now = self._clock()
+        for job in jobs:
             if job.id in self._busy:
                 continue
-            state = job.state
-            if state is S.CHECKING:
-                self._run_check(job.id)
-            elif state is S.UPLOADING:
-                # The upload was cut short; nothing was spent, so it simply starts again.
-                self._set(self._store.transition(job.id, S.QUEUED))
-                self._batch.add(job.id)
-            elif state is S.QUEUED:
-                self._batch.add(job.id)
-            elif state is S.SUBMITTING:
-                self._batch.add(job.id)
-                if job.task_id is None:
-                    self._run_reconcile(job.id)
-                else:  # the id was stored; only the state write was lost
-                    self._set(self._store.transition(job.id, S.PROCESSING))
-                    self._schedule_poll(job.id, 0)
-            elif state is S.WAITING_SLOT:
-                self._batch.add(job.id)
-                self._schedule(job.id, 1.0, self._run_submit)
-            elif state is S.PROCESSING:
-                self._batch.add(job.id)
-                self._schedule_poll(job.id, 0)
-            elif state is S.DOWNLOADING:
-                self._batch.add(job.id)
-                self._run_download(job.id)
+            decision = policy.next_action(job, now)
+            if decision.action is Action.NONE:
+                continue
+            self._batch.add(job.id)
+            if decision.changes:
+                self._decide(job.id, _unless_moved(job.state, decision))
+            else:
+                self._carry_out(_Outcome(job, decision))
         self._pump()
         self._update_idle()
 
@@ -404,9 +447,66 @@ class JobRunner(QObject):
         self._heap.clear()
         for token in self._busy.values():
             token.cancel()
-        for pool in (self._check_pool, self._transfer_pool, self._net_pool):
+        for pool in (self._check_pool, self._transfer_pool, self._net_pool, self._db_pool):
             pool.clear()
             pool.waitForDone(wait_ms)
+
+    # -- carrying decisions out ----------------------------------------------------------
+
+    def _apply(self, job_id: int, decide: Callable[[Job], Decision]) -> _Outcome:
+        """Decide on the job as stored and write the decision, in one transaction (any
+        thread but the owner's)."""
+        taken: list[Decision] = []
+
+        def changes(job: Job) -> dict[str, Any]:
+            decision = decide(job)
+            taken.append(decision)
+            return decision.changes
+
+        job = self._store.apply(job_id, changes)
+        return _Outcome(job, taken[-1] if taken else Decision())
+
+    def _decide(self, job_id: int, decide: Callable[[Job], Decision]) -> None:
+        """:meth:`_apply` on the store thread; the outcome is carried out here."""
+        self._call(
+            self._db_pool,
+            lambda: self._apply(job_id, decide),
+            self._carry_out,
+            lambda exc: self._step_failed(job_id, exc),
+        )
+
+    def _carry_out(self, outcome: _Outcome) -> None:
+        job, decision = outcome.job, outcome.decision
+        if job.id not in self._jobs:
+            return
+        self._on_changed(job)
+        job = self._jobs[job.id]
+        if decision.note:
+            self._progress[job.id] = Progress(None, decision.note, job.slot_wait_since)
+            self.job_progress.emit(job.id, self._progress[job.id])
+        action, delay = decision.action, decision.delay_s
+        if action is Action.CHECK:
+            self._run_check(job.id)
+        elif action is Action.SEND:
+            if delay > 0:
+                self._not_before[job.id] = time.monotonic() + delay
+                QTimer.singleShot(int(delay * 1000) + 50, self, self._pump)
+            self._pump()
+        elif action is Action.SUBMIT:
+            self._schedule(job.id, delay, self._run_submit)
+        elif action is Action.RECONCILE:
+            self._schedule(job.id, delay, self._run_reconcile)
+        elif action is Action.POLL:
+            self._schedule_poll(job.id, delay)
+        elif action is Action.DOWNLOAD:
+            self._schedule(job.id, delay, self._run_download)
+        elif action is Action.WAIT_TOKEN:
+            self._set_online(False, decision.note)
+            if job.state is S.PROCESSING:
+                self._schedule_poll(job.id, delay or 60.0)
+            else:
+                self._paused_reason = decision.note or "No working API token"
+        self._after_step(job.id)
 
     # -- scheduling -----------------------------------------------------------------------
 
@@ -489,28 +589,48 @@ class JobRunner(QObject):
         client: KlingClient = local.client
         return client
 
+    def _call(
+        self,
+        pool: QThreadPool,
+        fn: Callable[[], Any],
+        done: Callable[[Any], None] | None,
+        failed: Callable[[BaseException], None],
+    ) -> None:
+        """Run ``fn`` on ``pool``; ``done(result)`` or ``failed(exc)`` runs on this thread."""
+        if self._shutting_down:
+            return
+        call_id = next(self._call_ids)
+        step = _Step(call_id, fn, self._relay)
+        self._calls[call_id] = (step, done or (lambda _: None), failed)
+        pool.start(step)
+
     def _run(
         self,
         job_id: int,
         pool: QThreadPool,
-        work: Callable[[KlingClient, CancelToken], Job | None],
+        work: Callable[[KlingClient, CancelToken], _Outcome | Job | None],
         *,
-        on_error: Callable[[int, BaseException], None],
+        on_error: Callable[[int, BaseException], None] | None = None,
         needs_client: bool = True,
     ) -> None:
-        """Run ``work`` for one job on ``pool``; its outcome comes back on this thread."""
+        """Run one step of a job on ``pool`` (one at a time per job); its outcome is carried
+        out on this thread."""
         if self._shutting_down or job_id in self._busy:
             return
         token = CancelToken()
         self._busy[job_id] = token
 
-        def call() -> Job | None:
+        def call() -> _Outcome | Job | None:
             client = self._client() if needs_client else None
             return work(client, token)  # type: ignore[arg-type]
 
         def finished(result: Any) -> None:
             if self._busy.get(job_id) is token:
                 del self._busy[job_id]
+            self._store_errors.pop(job_id, None)
+            if isinstance(result, _Outcome):
+                self._carry_out(result)
+                return
             if isinstance(result, Job):
                 self._on_changed(result)
             self._after_step(job_id)
@@ -518,17 +638,18 @@ class JobRunner(QObject):
         def failed(exc: BaseException) -> None:
             if self._busy.get(job_id) is token:
                 del self._busy[job_id]
-            if job_id not in self._jobs or isinstance(exc, StoreError):
+            if job_id not in self._jobs or isinstance(exc, JobGone):
+                self._update_idle()
                 return  # removed while working: nothing left to report
             if isinstance(exc, Cancelled) and self._shutting_down:
                 return  # quitting: the job resumes next time from its stored state
-            on_error(job_id, exc)
-            self._after_step(job_id)
+            if on_error is not None and not _is_store_error(exc):
+                on_error(job_id, exc)
+                self._after_step(job_id)
+            else:
+                self._step_failed(job_id, exc)
 
-        call_id = next(self._call_ids)
-        step = _Step(call_id, call, self._relay)
-        self._calls[call_id] = (step, finished, failed)
-        pool.start(step)
+        self._call(pool, call, finished, failed)
         self._update_idle()
 
     @Slot(int, object)
@@ -545,25 +666,56 @@ class JobRunner(QObject):
             self._retired.append(entry[0])
             entry[2](exc)
 
-    def _after_step(self, job_id: int) -> None:
-        job = self._jobs.get(job_id)
-        if job is not None and not self._shutting_down:
-            if job.state is S.PROCESSING and job_id not in self._due:
-                # Kling needs a while: the first look comes after first_poll_delay_s.
-                since_submit = time.time() - (job.submitted_at or 0.0)
-                first_wait = self._settings.first_poll_delay_s - since_submit
-                self._schedule_poll(job_id, first_wait if first_wait > 0 else None)
-            elif job.state is S.DOWNLOADING and job_id not in self._busy:
-                self._run_download(job_id)
-            elif job.state in (S.DONE, S.FAILED, S.STOPPED):
-                self._wake_slot_waiters(job.email)
-        self._pump()
+    def _step_failed(self, job_id: int, exc: BaseException) -> None:
+        """A step could not record its outcome (the database is locked, full or damaged), or
+        broke unexpectedly: the job keeps its stored state and is picked up again later."""
+        if job_id not in self._jobs or isinstance(exc, JobGone) or self._shutting_down:
+            return
+        count = self._store_errors.get(job_id, 0) + 1
+        self._store_errors[job_id] = count
+        delay = policy.Backoff(base_s=2.0, cap_s=300.0).delay(count)
+        if _is_store_error(exc):
+            log.warning(
+                "job %s: could not save its progress (%s); again in %.0f s", job_id, exc, delay
+            )
+            sentence = "Could not save progress to the job list"
+            self.store_trouble.emit(f"{sentence}: {exc}. The app tries again.")
+        else:
+            log.error("job %s: unexpected failure; again in %.0f s", job_id, delay, exc_info=exc)
+            sentence = "Unexpected problem (details are in the log)"
+        self._progress[job_id] = Progress(None, f"{sentence} · trying again in {delay:.0f} s")
+        self.job_progress.emit(job_id, self._progress[job_id])
+        self._schedule(job_id, delay, self._reload)
         self._update_idle()
 
-    def _backoff(self, attempt: int) -> float:
-        """Pause before repeating a failed upload or download: doubles, at most a minute."""
-        base: float = self._transfer_backoff_s * 2.0 ** max(0, attempt - 1)
-        return min(base, 60.0) * random.uniform(0.8, 1.2)
+    def _reload(self, job_id: int) -> None:
+        """Read the job as stored and carry on from there (after a failed write)."""
+
+        def work(_: KlingClient, token: CancelToken) -> _Outcome:
+            job = self._store.get(job_id)
+            if job is None:
+                raise JobGone(str(job_id))
+            decision = policy.next_action(job, self._clock())
+            if decision.changes:
+                return self._apply(job_id, _unless_moved(job.state, decision))
+            return _Outcome(job, decision)
+
+        self._run(job_id, self._db_pool, work, needs_client=False)
+
+    def _store_failed(self, exc: BaseException) -> None:
+        log.error("could not write the job list", exc_info=exc)
+        self.store_trouble.emit(f"Could not save the job list: {exc}.")
+
+    def _after_step(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if (
+            job is not None
+            and not self._shutting_down
+            and job.state in (S.DONE, S.FAILED, S.STOPPED)
+        ):
+            self._wake_slot_waiters(job.email)
+        self._pump()
+        self._update_idle()
 
     def _wake_slot_waiters(self, email: str) -> None:
         """A finished job frees a Kling slot on its account: let waiting submits try soon."""
@@ -581,9 +733,11 @@ class JobRunner(QObject):
         def work(_: KlingClient, token: CancelToken) -> Job:
             job = self._store.get(job_id)
             if job is None:
-                raise StoreError("gone")
+                raise JobGone(str(job_id))
             verdict = pipeline.check(job)
             warnings = " ".join(p.message for p in verdict.problems if not _blocking(p))
+            stat = _stat(job.input_path)
+            seen = {"input_size": stat[0], "input_mtime": stat[1]} if stat else {}
             if not verdict.ok:
                 blocking = [p for p in verdict.problems if _blocking(p)]
                 return self._store.transition(
@@ -593,16 +747,34 @@ class JobRunner(QObject):
                     error_code=blocking[0].code if blocking else "rejected",
                     error_message=" ".join(p.message for p in blocking),
                     warnings=warnings,
+                    **seen,
                 )
-            return self._store.transition(
-                job_id,
-                S.QUEUED if start else S.READY,
-                duration_s=verdict.duration_s,
-                warnings=warnings,
-            )
+
+            def checked(job: Job) -> dict[str, Any]:
+                fields = {"duration_s": verdict.duration_s, "warnings": warnings, **seen}
+                if job.state is S.QUEUED:  # re-checked before sending: carry on
+                    return fields
+                if start and job.paid_submits == 0:
+                    return {**fields, **(policy.start(job) or {})}
+                return {**fields, "state": S.READY}
+
+            return self._store.apply(job_id, checked)
 
         def after(job_id: int, exc: BaseException) -> None:
-            self._fail(job_id, S.REJECTED, exc)
+            self._decide(
+                job_id,
+                lambda job: (
+                    Decision(
+                        {
+                            "state": S.REJECTED,
+                            "error_code": getattr(exc, "code", "error"),
+                            "error_message": policy.sentence(exc),
+                        }
+                    )
+                    if job.state is S.CHECKING
+                    else Decision()
+                ),
+            )
 
         self._run(job_id, self._check_pool, work, on_error=after, needs_client=False)
 
@@ -611,7 +783,7 @@ class JobRunner(QObject):
     def _run_send(self, job_id: int) -> None:
         """Upload (unless already uploaded) and submit, on a transfer slot."""
 
-        def work(client: KlingClient, token: CancelToken) -> Job | None:
+        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
             job = self._store.get(job_id)
             if job is None or job.state is not S.QUEUED:
                 return job
@@ -625,151 +797,110 @@ class JobRunner(QObject):
                 )
                 self._relay.changed.emit(job)
                 self._relay.progress.emit(job_id, Progress(0.0, "Uploading 0 %"))
-                url = pipeline.upload(client, job, self._upload_progress(job_id), token)
+                try:
+                    url = pipeline.upload(client, job, self._upload_progress(job_id), token)
+                except Exception as exc:
+                    error = exc
+                    now = self._clock()
+                    return self._apply(
+                        job_id,
+                        lambda j: policy.after_upload_error(
+                            j, error, now, backoff=self._transfer_backoff
+                        ),
+                    )
                 job = self._store.update(job_id, upload_url=url)
             token.raise_if_cancelled()
-            return self._submit_now(client, job)
+            return self._submit_now(client, job_id)
 
-        self._run(job_id, self._transfer_pool, work, on_error=self._send_failed)
+        def failed(job_id: int, exc: BaseException) -> None:
+            # Only what happened before the upload could start: no client, or cancelled.
+            now = self._clock()
+            self._decide(job_id, lambda j: policy.after_upload_error(j, exc, now))
 
-    def _run_submit(self, job_id: int, fields: dict[str, Any] | None = None) -> None:
-        extra = fields or {}
+        self._run(job_id, self._transfer_pool, work, on_error=failed)
 
-        def work(client: KlingClient, token: CancelToken) -> Job | None:
+    def _run_submit(self, job_id: int) -> None:
+        """Try a submit again after a 429 (waiting for a free slot)."""
+
+        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
             job = self._store.get(job_id)
-            if job is None:
-                return None
-            if extra:
-                job = job.replace(**extra)
-            return self._submit_now(client, job, extra)
+            if job is None or job.state is not S.WAITING_SLOT:
+                return job
+            return self._submit_now(client, job_id)
 
-        self._run(job_id, self._net_pool, work, on_error=self._send_failed)
+        def failed(job_id: int, exc: BaseException) -> None:
+            # No client (the token was removed): look again once it is back.
+            self._set_online(False, str(exc))
+            self._schedule(job_id, 60.0, self._run_submit)
 
-    def _submit_now(
-        self, client: KlingClient, job: Job, extra: dict[str, Any] | None = None
-    ) -> Job:
-        """Persist "submitting", send the one paid request, persist the task id at once."""
-        job = self._store.transition(
-            job.id,
-            S.SUBMITTING,
-            submitted_at=time.time(),
-            submit_attempts=job.submit_attempts + 1,
-            **(extra or {}),
-        )
+        self._run(job_id, self._net_pool, work, on_error=failed)
+
+    def _submit_now(self, client: KlingClient, job_id: int) -> _Outcome:
+        """Commit "submitting" (the store refuses unless a confirmed request is left), send
+        the one paid request, and record what came back — the task id at once."""
+        now = self._clock()
+        try:
+            job = self._store.begin_submit(job_id, now)
+        except SubmitNotAllowed as exc:
+            log.warning("%s: not sent", exc)
+            return self._apply(job_id, policy.not_confirmed)
         self._relay.changed.emit(job)
         try:
             task = pipeline.submit(client, job)
-        except errors.RateLimited as exc:
-            # 429 means "not started": safe to send again once a slot frees up.
-            since = job.slot_wait_since or time.time()
-            return self._store.transition(
-                job.id,
-                S.WAITING_SLOT,
-                slot_wait_since=since,
-                error_code=exc.code,
-                error_message="",
+        except Exception as exc:
+            error = exc
+            log.warning("job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
+            limit = self._settings.slot_wait_limit_s
+            outcome = self._apply(
+                job_id,
+                lambda j: policy.after_submit_error(
+                    j, error, self._clock(), slot_wait_limit_s=limit
+                ),
             )
-        except (errors.Timeout, errors.NetworkError, errors.MalformedResponse) as exc:
-            return self._after_unknown_submit(client, job, exc)
-        except errors.ServerError as exc:
-            if exc.status in _AMBIGUOUS_STATUSES:
-                return self._after_unknown_submit(client, job, exc)
-            raise
-        return self._adopt(job, task)
-
-    def _after_unknown_submit(self, client: KlingClient, job: Job, exc: errors.ApiError) -> Job:
-        # The request may have reached Kling: never resend, find out instead.
-        log.warning("job %s: submit outcome unknown (%s); reconciling", job.id, exc.code)
-        try:
-            return self._reconcile_now(client, job)
-        except errors.ApiError as again:
-            raise ReconcilePending() from again
-
-    def _adopt(self, job: Job, task: Task) -> Job:
-        fields: dict[str, Any] = {
-            "task_id": task.id,
-            "slot_wait_since": None,
-            "error_code": "",
-            "error_message": "",
-        }
-        job = self._store.transition(job.id, S.PROCESSING, **fields)
-        self._relay.changed.emit(job)
-        return self._apply_task(job, task)
-
-    def _send_failed(self, job_id: int, exc: BaseException) -> None:
-        job = self._jobs.get(job_id)
-        stored = self._store.get(job_id)
-        if stored is not None and job is not None and stored.state is not job.state:
-            self._set(stored)
-        job = stored
-        if job is None:
-            return
-        if isinstance(exc, NoClient | errors.Unauthorized | errors.SubscriptionRequired):
-            # Not the clip's fault: hold the queue until the token is fixed.
-            self._paused_reason = str(exc)
-            self._set_online(False, str(exc))
-            if job.state is S.QUEUED:
-                return
-            if job.state is S.UPLOADING:
-                self._set(self._store.transition(job_id, S.QUEUED))
-                return
-        if job.state is S.UPLOADING and isinstance(exc, Cancelled):
-            self._set(self._store.transition(job_id, S.QUEUED))
-            return
-        if isinstance(exc, ReconcilePending):
-            # Still "submitting" with no task id: ask again later; never resubmit.
-            self._set_online(False, str(exc.__cause__ or exc))
-            self._progress[job_id] = Progress(None, str(exc))
-            self.job_progress.emit(job_id, self._progress[job_id])
-            self._schedule(job_id, 15.0, self._run_reconcile)
-            return
-        if job.state is S.UPLOADING and _is_transient(exc) and job.upload_attempts < TRANSFER_TRIES:
-            # Nothing was spent: queue it again after a pause and let it retry by itself.
-            self._set_online(False, str(exc))
-            delay = self._backoff(job.upload_attempts)
-            self._not_before[job_id] = time.monotonic() + delay
-            self._set(self._store.transition(job_id, S.QUEUED))
-            self._progress[job_id] = Progress(
-                None, f"Upload interrupted · retrying in {delay:.0f} s"
-            )
-            self.job_progress.emit(job_id, self._progress[job_id])
-            QTimer.singleShot(int(delay * 1000) + 50, self, self._pump)
-            return
-        if isinstance(exc, errors.NotFound) and job.state is S.SUBMITTING:
-            # Kling lost the uploaded file: a retry uploads it again.
-            self._set(self._store.update(job_id, upload_url=""))
-        if job.state in (S.QUEUED, S.UPLOADING, S.SUBMITTING, S.WAITING_SLOT):
-            self._fail(job_id, S.FAILED, exc)
+            if outcome.decision.action is Action.RECONCILE and outcome.decision.delay_s <= 0:
+                return self._reconcile_now(client, job_id)
+            return outcome
+        return self._apply(
+            job_id,
+            lambda j: policy.after_submit(
+                j,
+                task,
+                self._clock(),
+                first_poll_s=self._settings.first_poll_delay_s,
+                poll_interval_s=self._settings.poll_interval_s,
+            ),
+        )
 
     # reconcile ---------------------------------------------------------------------------
 
     def _run_reconcile(self, job_id: int) -> None:
-        def work(client: KlingClient, token: CancelToken) -> Job | None:
-            job = self._store.get(job_id)
-            if job is None:
-                return None
-            return self._reconcile_now(client, job)
+        def work(client: KlingClient, token: CancelToken) -> _Outcome:
+            return self._reconcile_now(client, job_id)
 
         def failed(job_id: int, exc: BaseException) -> None:
-            # Could not ask the service (offline?): try again later; never resubmit.
+            # No client yet: ask again later; never resubmit.
             self._set_online(False, str(exc))
-            self._schedule(job_id, 15.0, self._run_reconcile)
+            self._schedule(job_id, 30.0, self._run_reconcile)
 
         self._run(job_id, self._net_pool, work, on_error=failed)
 
-    def _reconcile_now(self, client: KlingClient, job: Job) -> Job:
-        taken = {j.task_id for j in self._store.all() if j.task_id is not None and j.id != job.id}
-        task = pipeline.reconcile(client, job, taken)
-        if task is not None:
-            return self._adopt(job, task)
-        return self._store.transition(
-            job.id,
-            S.UNCERTAIN,
-            error_code="uncertain",
-            error_message=(
-                "The request to add sound was sent, but its answer was lost and Kling shows no "
-                "matching task. Sending it again may charge you twice; giving up may leave a "
-                "result in your Kling account. Choose “Send again” or “Give up”."
+    def _reconcile_now(self, client: KlingClient, job_id: int) -> _Outcome:
+        job = self._store.get(job_id)
+        if job is None:
+            raise JobGone(str(job_id))
+        taken = {j.task_id for j in self._store.all() if j.task_id is not None and j.id != job_id}
+        try:
+            task = pipeline.reconcile(client, job, taken)
+        except Exception as exc:
+            error = exc
+            log.info("job %s: could not look for its task yet (%s)", job_id, exc)
+            return self._apply(
+                job_id, lambda j: policy.after_reconcile_error(j, error, self._clock())
+            )
+        return self._apply(
+            job_id,
+            lambda j: policy.after_reconcile(
+                j, task, self._clock(), first_poll_s=self._settings.first_poll_delay_s
             ),
         )
 
@@ -780,129 +911,86 @@ class JobRunner(QObject):
         if job is None or job.state is not S.PROCESSING:
             return
 
-        def work(client: KlingClient, token: CancelToken) -> Job | None:
+        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
             job = self._store.get(job_id)
             if job is None or job.state is not S.PROCESSING:
                 return job
-            task = pipeline.poll(client, job)
-            if job.poll_errors:
-                job = self._store.update(job_id, poll_errors=0)
-            return self._apply_task(job, task)
-
-        self._run(job_id, self._net_pool, work, on_error=self._poll_failed)
-
-    def _apply_task(self, job: Job, task: Task) -> Job:
-        """Act on a polled (or submit-time) task snapshot."""
-        if task.succeeded:
-            first = next((w for w in task.works if w.resource_url), None)
-            return self._store.transition(
-                job.id,
-                S.DOWNLOADING,
-                result_url=task.result_url,
-                work_id=first.work_id if first else None,
+            interval = self._settings.poll_interval_s
+            try:
+                task = pipeline.poll(client, job)
+            except Exception as exc:
+                error = exc
+                if isinstance(exc, errors.NetworkError | errors.Timeout):
+                    self._relay.progress.emit(job_id, Progress(None, str(exc), job.submitted_at))
+                return self._apply(
+                    job_id,
+                    lambda j: policy.after_poll_error(
+                        j, error, self._clock(), poll_interval_s=interval
+                    ),
+                )
+            outcome = self._apply(
+                job_id,
+                lambda j: policy.after_task(j, task, self._clock(), poll_interval_s=interval),
             )
-        if task.failed:
-            return self._store.transition(
-                job.id,
-                S.FAILED,
-                error_code="kling_failed",
-                error_message=(
-                    f"Kling could not add sound to this clip: {task.failure_text}. "
-                    "Retry sends it again (a new paid job), or pick another clip."
-                ),
-            )
-        if job.submitted_at and time.time() - job.submitted_at > PROCESSING_LIMIT_S:
-            return self._store.transition(
-                job.id,
-                S.FAILED,
-                error_code="poll_timeout",
-                error_message=(
-                    "Kling has not finished after 3 hours. Retry to check on it again; "
-                    "it is not sent again."
-                ),
-            )
-        self._relay.progress.emit(job.id, Progress(None, _status_text(task), job.submitted_at))
-        self._set_online_threadsafe()
-        return job
+            if outcome.job.state is S.PROCESSING:
+                self._relay.progress.emit(
+                    job_id, Progress(None, _status_text(task), job.submitted_at)
+                )
+            self._set_online_threadsafe()
+            return outcome
 
-    def _poll_failed(self, job_id: int, exc: BaseException) -> None:
-        job = self._jobs.get(job_id)
-        if job is None:
-            return
-        if isinstance(exc, errors.NotFound):
-            self._fail(job_id, S.FAILED, exc)
-            return
-        if isinstance(exc, NoClient | errors.Unauthorized | errors.SubscriptionRequired):
-            # Not the job's fault: keep it and look again once the token is fixed.
+        def failed(job_id: int, exc: BaseException) -> None:
             self._set_online(False, str(exc))
             self._schedule_poll(job_id, 60.0)
-            return
-        if (
-            isinstance(exc, errors.ApiError)
-            and not exc.transient
-            and not isinstance(exc, errors.MalformedResponse)
-        ):
-            self._fail(job_id, S.FAILED, exc)
-            return
-        # Network down, timeouts, 5xx, 429, garbled answers: back off and keep going.
-        if isinstance(exc, errors.NetworkError | errors.Timeout):
-            self._set_online(False, str(exc))
-        stored = self._store.get(job_id)
-        errors_so_far = (stored.poll_errors if stored else 0) + 1
-        if stored is not None:
-            self._set(self._store.update(job_id, poll_errors=errors_so_far))
-        delay = min(self._settings.poll_interval_s * 2 ** min(errors_so_far, 6), MAX_BACKOFF_S)
-        self._progress[job_id] = Progress(None, f"Connection problem · retrying in {delay:.0f} s")
-        self.job_progress.emit(job_id, self._progress[job_id])
-        self._schedule_poll(job_id, delay * random.uniform(0.9, 1.1))
+
+        self._run(job_id, self._net_pool, work, on_error=failed)
 
     # download ----------------------------------------------------------------------------
 
     def _run_download(self, job_id: int) -> None:
-        def work(client: KlingClient, token: CancelToken) -> Job | None:
+        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
             job = self._store.get(job_id)
             if job is None or job.state is not S.DOWNLOADING:
                 return job
-            dest, complete = pipeline.destination(job, self._settings.output_folder)
-            if complete:  # renamed into place just before a crash: nothing to fetch again
-                return self._store.transition(job_id, S.DONE, output_path=dest)
-            # Persist the reserved name first, so a crash mid-download reuses (and never
-            # strands) our placeholder.
-            self._store.update(job_id, output_path=dest)
             try:
-                saved = pipeline.download(
-                    client,
-                    job,
-                    dest,
-                    prefer_clean=self._settings.prefer_clean_master,
-                    progress=self._transfer_progress(job_id, "Downloading"),
-                    cancel=token,
+                dest, complete = pipeline.destination(job, self._settings.output_folder)
+                if complete:  # renamed into place just before a crash: nothing to fetch again
+                    return self._store.transition(job_id, S.DONE, output_path=dest)
+                # Persist the reserved name first, so a crash mid-download reuses (and never
+                # strands) our placeholder.
+                self._store.update(job_id, output_path=dest)
+                try:
+                    saved = pipeline.download(
+                        client,
+                        job,
+                        dest,
+                        prefer_clean=self._settings.prefer_clean_master,
+                        progress=self._transfer_progress(job_id, "Downloading"),
+                        cancel=token,
+                    )
+                except BaseException:
+                    dest.unlink(missing_ok=True)  # the empty placeholder; never a user's file
+                    self._store.update(job_id, output_path=None)
+                    raise
+            except Exception as exc:
+                error = exc
+                if _is_store_error(exc) or (isinstance(exc, Cancelled) and self._shutting_down):
+                    raise
+                return self._apply(
+                    job_id,
+                    lambda j: policy.after_download_error(
+                        j, error, self._clock(), backoff=self._transfer_backoff
+                    ),
                 )
-            except BaseException:
-                dest.unlink(missing_ok=True)  # the empty placeholder; never a user's file
-                self._store.update(job_id, output_path=None)
-                raise
             return self._store.transition(
                 job_id, S.DONE, output_path=saved.path, result_kind=saved.kind
             )
 
-        def failed(job_id: int, exc: BaseException) -> None:
-            if _is_transient(exc):
-                self._set_online(False, str(exc))
-                tries = self._download_tries.get(job_id, 0) + 1
-                self._download_tries[job_id] = tries
-                if tries < TRANSFER_TRIES:
-                    delay = self._backoff(tries)
-                    self._progress[job_id] = Progress(
-                        None, f"Download interrupted · retrying in {delay:.0f} s"
-                    )
-                    self.job_progress.emit(job_id, self._progress[job_id])
-                    self._schedule(job_id, delay, self._run_download)
-                    return
-            self._download_tries.pop(job_id, None)
-            self._fail(job_id, S.FAILED, exc, code_prefix="download_")
+        self._run(job_id, self._transfer_pool, work, needs_client=True, on_error=self._no_client)
 
-        self._run(job_id, self._transfer_pool, work, on_error=failed)
+    def _no_client(self, job_id: int, exc: BaseException) -> None:
+        self._set_online(False, str(exc))
+        self._schedule(job_id, 60.0, self._run_download)
 
     # -- outcomes on the owner thread -----------------------------------------------------
 
@@ -916,66 +1004,22 @@ class JobRunner(QObject):
         self._jobs[job.id] = job
         if job.state is not old.state:
             self._progress.pop(job.id, None)
-            if job.state is not S.DOWNLOADING:
-                self._download_tries.pop(job.id, None)
             if old.state is S.CHECKING and job.state is S.QUEUED:
                 self._start_after_check.discard(job.id)  # the check worker queued it
                 self._batch.add(job.id)
             elif job.state is S.READY and job.id in self._start_after_check:
                 # "Add sound" was pressed while the check was already running.
                 self._start_after_check.discard(job.id)
-                self._jobs[job.id] = job = self._store.transition(job.id, S.QUEUED)
                 self._batch.add(job.id)
-        if job.state is S.WAITING_SLOT and job.id not in self._due:
-            self._schedule_slot_retry(job)
+                self._decide(job.id, lambda j: Decision(policy.start(j) or {}, Action.SEND))
         self.job_changed.emit(job)
         self._update_idle()
-
-    def _schedule_slot_retry(self, job: Job) -> None:
-        waited = time.time() - (job.slot_wait_since or time.time())
-        if waited > self._settings.slot_wait_limit_s:
-            self._set(
-                self._store.transition(
-                    job.id,
-                    S.FAILED,
-                    error_code="no_slot",
-                    error_message=(
-                        f"Every Kling job slot stayed busy for {waited / 60:.0f} minutes, so the "
-                        "clip was not sent. Retry later, or raise maxJobs in Accounts."
-                    ),
-                )
-            )
-            return
-        attempt = max(1, job.submit_attempts)
-        delay = min(SLOT_BACKOFF_S * 2 ** min(attempt - 1, 5), self._settings.poll_interval_s * 4)
-        delay *= random.uniform(0.8, 1.2)
-        self._progress[job.id] = Progress(
-            None, f"Waiting for a free Kling slot · next try in {delay:.0f} s", job.slot_wait_since
-        )
-        self.job_progress.emit(job.id, self._progress[job.id])
-        self._schedule(job.id, delay, self._run_submit)
 
     @Slot(int, object)
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if job_id in self._jobs:
             self._progress[job_id] = progress
             self.job_progress.emit(job_id, progress)
-
-    def _set(self, job: Job) -> None:
-        self._on_changed(job)
-
-    def _fail(
-        self, job_id: int, state: JobState, exc: BaseException, *, code_prefix: str = ""
-    ) -> None:
-        code = code_prefix + getattr(exc, "code", "error")
-        message = str(exc) or exc.__class__.__name__
-        if not isinstance(exc, errors.ApiError | Cancelled | NoClient | pipeline.ResultInvalid):
-            log.error("job %s: unexpected failure", job_id, exc_info=exc)
-            message = f"Unexpected problem: {message}. Details are in the log."
-        try:
-            self._set(self._store.transition(job_id, state, error_code=code, error_message=message))
-        except Exception:  # an illegal move here is a bug; keep the job visible, log it
-            log.exception("job %s: could not record failure %s", job_id, code)
 
     def _set_online(self, online: bool, sentence: str = "") -> None:
         if online != self._online:
@@ -1022,7 +1066,24 @@ class JobRunner(QObject):
         return report
 
 
-_POLL_AGAIN_CODES = frozenset({"poll_timeout", "network", "timeout", "server_error", "malformed"})
+def _unless_moved(state: JobState, decision: Decision) -> Callable[[Job], Decision]:
+    """``decision``, as long as the stored job is still in ``state`` (another runner may have
+    moved it since it was read)."""
+    return lambda job: decision if job.state is state else Decision()
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    import sqlite3
+
+    return isinstance(exc, sqlite3.Error | StoreError) and not isinstance(exc, JobGone)
+
+
+def _stat(path: Path) -> tuple[int, float] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -97,7 +97,10 @@ def bench_drop(source: Path, workdir: Path, repeat: int) -> list[Figure]:
             runner.add_files(files, JobOptions(email=DEMO_EMAIL), start=False)
             held.append((time.perf_counter() - started) * 1000)
             ok = spin_until(
-                lambda r=runner: not any(j.state is JobState.CHECKING for j in r.jobs()),
+                lambda r=runner: (
+                    len(r.jobs()) == FILES
+                    and not any(j.state is JobState.CHECKING for j in r.jobs())
+                ),
                 timeout=120,
                 step_ms=1,
             )

@@ -196,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
                 runner.add_files(batch, JobOptions(email=email), start=True)
             started = time.monotonic()
             ok = spin_until(
-                lambda: all(j.state is JobState.PROCESSING for j in runner.jobs()), 240, 50
+                lambda: (
+                    len(runner.jobs()) == JOBS
+                    and all(j.state is JobState.PROCESSING for j in runner.jobs())
+                ),
+                240,
+                50,
             )
             if not ok:
                 states = Counter(j.state.value for j in runner.jobs())

@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.runner.engine import BatchSummary, Progress
 
@@ -21,6 +22,8 @@ class FakeRunner(QObject):
     job_changed = Signal(object)
     job_removed = Signal(int)
     job_progress = Signal(int, object)
+    files_added = Signal(object)
+    store_trouble = Signal(str)
     batch_finished = Signal(object)
     connection_changed = Signal(bool, str)
     idle_changed = Signal(bool)
@@ -54,6 +57,7 @@ class FakeRunner(QObject):
             self._jobs[job.id] = job
             ids.append(job.id)
             self.job_added.emit(job)
+        self.files_added.emit(ids)
         return ids
 
     def start(self, job_ids: Iterable[int] | None = None) -> None:
@@ -65,6 +69,12 @@ class FakeRunner(QObject):
 
     def retry(self, job_id: int) -> None:
         self.calls.append(("retry", job_id))
+
+    def retry_kind(self, job_id: int) -> policy.RetryKind:
+        return policy.retry_kind(self._jobs[job_id])
+
+    def resubmit(self, job_id: int) -> None:
+        self.calls.append(("resubmit", job_id))
 
     def retry_all_failed(self) -> None:
         self.calls.append(("retry_all_failed", None))

@@ -43,7 +43,10 @@ class Engine:
 
     def add(self, *paths: Path, start: bool = True, **options: object) -> list[int]:
         opts = JobOptions(email=DEMO_EMAIL, **options)  # type: ignore[arg-type]
-        return self.runner.add_files(list(paths), opts, start=start)
+        with self.qtbot.waitSignal(self.runner.files_added, timeout=10_000) as added:
+            self.runner.add_files(list(paths), opts, start=start)
+        ids: list[int] = added.args[0]
+        return ids
 
     def job(self, job_id: int) -> Job:
         job = self.runner.job(job_id)

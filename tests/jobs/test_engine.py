@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import pytest
 
+from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import JobOptions, JobState
 from kling_desktop.simulator import Simulator
 from tests.fixtures.media import ClipFactory
@@ -108,12 +109,22 @@ def test_poll_server_errors_are_retried(engine: Engine, clip: Path) -> None:
     assert engine.wait_state(job_id, S.DONE, S.FAILED, timeout=30_000).state is S.DONE
 
 
-def test_task_gone_while_polling_fails_with_a_sentence(engine: Engine, clip: Path) -> None:
+def test_task_gone_while_polling_fails_with_a_sentence_and_retry_never_pays(
+    engine: Engine, clip: Path
+) -> None:
     engine.simulator.scenario.poll_404 = True
     [job_id] = engine.add(clip)
-    job = engine.wait_state(job_id, S.FAILED)
-    assert job.error_code == "not_found"
+    job = engine.wait_state(job_id, S.FAILED, timeout=30_000)
+    assert job.error_code == "task_gone"
     assert "credits" in job.error_message
+    assert job.poll_errors >= policy.GONE_AFTER_404S  # one odd answer is not "gone"
+    # Retry alone does nothing that pays: the job holds a task id.
+    assert engine.runner.retry_kind(job_id) is policy.RetryKind.RESUBMIT
+    engine.runner.retry(job_id)
+    engine.runner.retry_all_failed()
+    engine.qtbot.wait(300)
+    assert engine.job(job_id).state is S.FAILED
+    assert engine.simulator.submit_count == 1
 
 
 def test_bad_token_holds_the_queue_instead_of_failing_clips(
@@ -162,7 +173,9 @@ def test_failed_download_retries_without_resubmitting(engine: Engine, clip: Path
     assert job.state is S.FAILED
     assert job.error_code.startswith("download_")
     assert not list(clip.parent.glob("clip.sound*"))  # nothing half-written left behind
+    assert engine.runner.retry_kind(job_id) is policy.RetryKind.DOWNLOAD
     engine.runner.retry(job_id)
+    engine.wait_state(job_id, S.DOWNLOADING, S.DONE)
     assert engine.wait_state(job_id, S.DONE, S.FAILED).state is S.DONE
     assert engine.simulator.submit_count == 1
 
@@ -210,7 +223,7 @@ def test_give_up_on_uncertain_job(engine: Engine, clip: Path) -> None:
     engine.runner.resume()
     engine.wait_state(job_id, S.UNCERTAIN)
     engine.runner.resolve_uncertain(job_id, resubmit=False)
-    assert engine.job(job_id).state is S.FAILED
+    assert engine.wait_state(job_id, S.FAILED).error_code == "given_up"
     assert engine.simulator.submit_count == 0
 
 
@@ -231,7 +244,7 @@ def test_remove_keeps_files_and_forgets_the_job(engine: Engine, clip: Path) -> N
     job = engine.wait_state(job_id, S.DONE, S.FAILED)
     engine.runner.remove(job_id)
     assert engine.runner.job(job_id) is None
-    assert engine.store.get(job_id) is None
+    engine.qtbot.waitUntil(lambda: engine.store.get(job_id) is None)
     assert job.output_path is not None and job.output_path.exists()
 
 
@@ -276,7 +289,9 @@ def test_clip_added_without_account_is_sent_with_the_default(
         sim.scenario.task_seconds = 0.2
         engine.url = sim.url
         engine.settings.default_email = "b@example.com"
-        [job_id] = engine.runner.add_files([clip], JobOptions(), start=True)
+        with engine.qtbot.waitSignal(engine.runner.files_added) as added:
+            engine.runner.add_files([clip], JobOptions(), start=True)
+        [job_id] = added.args[0]
         job = engine.wait_state(job_id, S.DONE, S.FAILED)
         assert job.state is S.DONE, job.error_message
         assert job.email == "b@example.com"

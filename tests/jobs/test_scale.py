@@ -58,7 +58,10 @@ def test_200_jobs_finish_with_bounded_threads(
     try:
         runner.add_files(clips, JobOptions(email="demo@example.com"), start=True)
         qtbot.waitUntil(
-            lambda: all(j.state in (JobState.DONE, JobState.FAILED) for j in runner.jobs()),
+            lambda: (
+                len(runner.jobs()) == JOBS
+                and all(j.state in (JobState.DONE, JobState.FAILED) for j in runner.jobs())
+            ),
             timeout=240_000,
         )
     finally:
