@@ -127,16 +127,50 @@ class SavedResult:
     kind: str  # "clean" or "watermarked"
 
 
+#: The longest name a result may have. The download writes a temporary file beside it named
+#: ``.{name}.{8 random characters}.part`` (``KlingClient._save``: ``tempfile.mkstemp`` with that
+#: prefix and suffix), and both names must fit the 255-byte name limit of common file systems.
+NAME_MAX_BYTES = 255
+PART_NAME_EXTRA_BYTES = len(".") + len(".") + 8 + len(".part")
+RESULT_NAME_MAX_BYTES = NAME_MAX_BYTES - PART_NAME_EXTRA_BYTES
+
+
+def output_folder_for(job: Job, output_folder: str = "") -> Path:
+    """The folder a job's result goes to: its own choice, else the settings', else the clip's."""
+    return Path(job.options.output_dir or output_folder or job.input_path.parent)
+
+
 def output_path(job: Job, output_folder: str = "") -> Path:
-    """``<name>.sound.mp4`` next to the clip or in the chosen folder; never an existing file."""
-    folder = Path(job.options.output_dir or output_folder or job.input_path.parent)
-    stem = _safe_stem(job.input_path.stem) + RESULT_SUFFIX
-    candidate = folder / f"{stem}.mp4"
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem} ({n}).mp4"
+    """``<name>.sound.mp4`` next to the clip or in the chosen folder; never an existing file.
+
+    A long clip name is shortened (the ``.sound.mp4`` ending and the `` (2)`` counter are
+    kept) so that the result and the download's temporary file both fit the name limit.
+    """
+    folder = output_folder_for(job, output_folder)
+    stem = _safe_stem(job.input_path.stem)
+    n = 1
+    while True:
+        candidate = folder / result_name(stem, n)
+        if not candidate.exists():
+            return candidate
         n += 1
-    return candidate
+
+
+def result_name(stem: str, n: int = 1, suffix: str = ".mp4") -> str:
+    """``<stem>.sound.mp4`` (``<stem>.sound (n).mp4`` from 2 on), the stem cut to fit."""
+    counter = f" ({n})" if n > 1 else ""
+    return fit_name(stem, f"{RESULT_SUFFIX}{counter}{suffix}")
+
+
+def fit_name(base: str, tail: str) -> str:
+    """``base + tail``, ``base`` shortened (whole characters) to fit
+    :data:`RESULT_NAME_MAX_BYTES` in the file system's encoding."""
+    room = RESULT_NAME_MAX_BYTES - len(os.fsencode(tail))
+    if len(os.fsencode(base)) > room:
+        while base and len(os.fsencode(base)) > room:
+            base = base[:-1]
+        base = base.rstrip(" .") or "clip"  # no name ending in a dot or a space (Windows)
+    return base + tail
 
 
 def _safe_stem(stem: str) -> str:
@@ -153,7 +187,11 @@ def reserve(path: Path) -> Path:
         except FileExistsError:
             m = re.fullmatch(r"(.*?)(?: \((\d+)\))?", path.stem)
             base, n = (m.group(1), int(m.group(2) or 1)) if m else (path.stem, 1)
-            path = path.with_name(f"{base} ({n + 1}){path.suffix}")
+            if base.endswith(RESULT_SUFFIX):
+                name = result_name(base[: -len(RESULT_SUFFIX)], n + 1, path.suffix)
+            else:
+                name = fit_name(base, f" ({n + 1}){path.suffix}")
+            path = path.with_name(name)
             continue
         os.close(fd)
         return path
