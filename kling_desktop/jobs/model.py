@@ -71,7 +71,10 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     # An interrupted upload goes back to the queue: nothing was spent.
     S.UPLOADING: frozenset({S.SUBMITTING, S.FAILED, S.QUEUED, S.REJECTED, S.READY}),
     # QUEUED: the service certainly refused it for a reason a new upload fixes (file gone).
-    S.SUBMITTING: frozenset({S.PROCESSING, S.WAITING_SLOT, S.FAILED, S.UNCERTAIN, S.QUEUED}),
+    # DOWNLOADING: the task it was given (or found) had already finished.
+    S.SUBMITTING: frozenset(
+        {S.PROCESSING, S.DOWNLOADING, S.WAITING_SLOT, S.FAILED, S.UNCERTAIN, S.QUEUED}
+    ),
     S.WAITING_SLOT: frozenset({S.SUBMITTING, S.FAILED, S.READY}),
     S.PROCESSING: frozenset({S.DOWNLOADING, S.FAILED, S.STOPPED}),
     S.DOWNLOADING: frozenset({S.DONE, S.FAILED, S.PROCESSING}),
@@ -80,7 +83,7 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     # by Retry (jobs/policy.py decides); QUEUED/SUBMITTING only spend a confirmed request.
     S.FAILED: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.CHECKING}),
     # A confirmed new paid request, or a task found later, or given up.
-    S.UNCERTAIN: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.FAILED}),
+    S.UNCERTAIN: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.FAILED}),
     S.STOPPED: frozenset({S.PROCESSING}),
 }
 

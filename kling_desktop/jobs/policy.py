@@ -236,7 +236,12 @@ def after_submit(
 
 
 def after_reconcile(
-    job: Job, task: Task | None, now: float, *, first_poll_s: float = 10.0
+    job: Job,
+    task: Task | None,
+    now: float,
+    *,
+    first_poll_s: float = 10.0,
+    backoff: Backoff = RECONCILE_BACKOFF,
 ) -> Decision:
     """A look at the service for the task of an unknown submit found ``task`` (or nothing)."""
     if job.state not in (S.SUBMITTING, S.UNCERTAIN) or job.task_id is not None:
@@ -255,24 +260,34 @@ def after_reconcile(
                 "charge you twice; choose “Send again” only if you accept a new paid job."
             ),
         )
-    return _look_again(job, now, attempts, changes)
+    return _look_again(job, now, attempts, changes, backoff=backoff)
 
 
-def after_reconcile_error(job: Job, exc: BaseException, now: float) -> Decision:
+def after_reconcile_error(
+    job: Job, exc: BaseException, now: float, *, backoff: Backoff = RECONCILE_BACKOFF
+) -> Decision:
     """The service could not be asked (offline?): keep the job as it is and ask again."""
     if job.state not in (S.SUBMITTING, S.UNCERTAIN) or job.task_id is not None:
         return Decision()
     attempts = job.reconcile_attempts + 1
-    return _look_again(job, now, attempts, {"reconcile_attempts": attempts}, keep=True)
+    return _look_again(
+        job, now, attempts, {"reconcile_attempts": attempts}, keep=True, backoff=backoff
+    )
 
 
 def _look_again(
-    job: Job, now: float, attempts: int, changes: dict[str, Any], *, keep: bool = False
+    job: Job,
+    now: float,
+    attempts: int,
+    changes: dict[str, Any],
+    *,
+    keep: bool = False,
+    backoff: Backoff = RECONCILE_BACKOFF,
 ) -> Decision:
     since = job.submitted_at or job.updated_at
     if now - since > RECONCILE_FOR_S and not keep:
         return Decision(changes)  # the user decides; a restart looks once more
-    delay = RECONCILE_BACKOFF.delay(attempts)
+    delay = backoff.delay(attempts)
     return Decision(changes, Action.RECONCILE, delay, note="Looking for the task at Kling")
 
 

@@ -128,6 +128,10 @@ class JobStore:
     # -- schema ---------------------------------------------------------------------------
 
     def _migrate(self) -> None:
+        with self._lock:
+            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version == SCHEMA_VERSION:
+            return  # nothing to write: opening never waits on another process's lock
         with self._tx() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:

@@ -139,11 +139,15 @@ class JobRunner(QObject):
         settings: Settings,
         *,
         transfer_backoff_s: float = 2.0,
+        reconcile_backoff_s: float = policy.RECONCILE_BACKOFF.base_s,
         clock: Callable[[], float] = time.time,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._transfer_backoff = policy.Backoff(base_s=transfer_backoff_s, cap_s=60.0, jitter=0.2)
+        self._reconcile_backoff = dataclasses.replace(
+            policy.RECONCILE_BACKOFF, base_s=reconcile_backoff_s
+        )
         self._clock = clock
         self._store = store
         self._client_factory = client_factory
@@ -895,12 +899,19 @@ class JobRunner(QObject):
             error = exc
             log.info("job %s: could not look for its task yet (%s)", job_id, exc)
             return self._apply(
-                job_id, lambda j: policy.after_reconcile_error(j, error, self._clock())
+                job_id,
+                lambda j: policy.after_reconcile_error(
+                    j, error, self._clock(), backoff=self._reconcile_backoff
+                ),
             )
         return self._apply(
             job_id,
             lambda j: policy.after_reconcile(
-                j, task, self._clock(), first_poll_s=self._settings.first_poll_delay_s
+                j,
+                task,
+                self._clock(),
+                first_poll_s=self._settings.first_poll_delay_s,
+                backoff=self._reconcile_backoff,
             ),
         )
 

@@ -36,7 +36,16 @@ class Engine:
         self.settings = fast_settings()
         self.token = DEMO_TOKEN
         self.store = JobStore(db)
-        self.runner = JobRunner(self.store, self._client, self.settings, transfer_backoff_s=0.02)
+        self.runner = self._make_runner()
+
+    def _make_runner(self) -> JobRunner:
+        return JobRunner(
+            self.store,
+            self._client,
+            self.settings,
+            transfer_backoff_s=0.02,
+            reconcile_backoff_s=0.2,
+        )
 
     def _client(self) -> KlingClient:
         return KlingClient(self.url, self.token, timeout=5.0, backoff_s=0.01)
@@ -62,7 +71,7 @@ class Engine:
         self.runner.shutdown()
         self.store.close()
         self.store = JobStore(self.db)
-        self.runner = JobRunner(self.store, self._client, self.settings, transfer_backoff_s=0.02)
+        self.runner = self._make_runner()
 
     def close(self) -> None:
         self.runner.shutdown()
