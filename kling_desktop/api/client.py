@@ -40,6 +40,7 @@ from kling_desktop.api.models import (
     parse_task_history,
 )
 from kling_desktop.cancel import CancelToken
+from kling_desktop.files import give_new_file_mode
 
 log = logging.getLogger(__name__)
 
@@ -522,6 +523,8 @@ class KlingClient:
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
         tmp = Path(tmp_name)
         try:
+            # A result is the user's file like the clip beside it, not a private temp file.
+            give_new_file_mode(fd)
             with os.fdopen(fd, "wb") as out:
                 done = 0
                 try:

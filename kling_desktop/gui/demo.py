@@ -21,15 +21,19 @@ DEMO_TASK_SECONDS = 12.0
 SAMPLE_NAME = "sample-clip.mp4"
 
 
+DEMO_RESULTS_NAME = "Kling Desktop demo"
+
+
 def demo_paths(user_paths: AppPaths) -> AppPaths:
-    """The demo's folders, all under the user's data folder."""
+    """The demo's folders under the user's data folder; its results in a visible folder
+    beside the real results' (``~/Videos/Kling Desktop demo``), which the demo names."""
     root = user_paths.data_dir / "demo"
     return AppPaths(
         config_dir=root / "config",
         data_dir=root / "data",
         cache_dir=root / "cache",
         log_dir=user_paths.log_dir,  # one log for support, whatever the mode
-        default_output_dir=root / "results",
+        default_output_dir=user_paths.default_output_dir.parent / DEMO_RESULTS_NAME,
     )
 
 
@@ -70,13 +74,27 @@ class DemoService:
         return self.simulator.url
 
     def reset_jobs(self) -> None:
-        """Start each demo run with an empty list.
+        """Start each demo run with an empty list and an empty results folder.
 
         The simulator forgets its tasks when it stops, so demo jobs left mid-way by a previous
-        run could only fail; results already downloaded stay in the results folder.
+        run could only fail, and results of a list that is gone would only pile up. Only what
+        the demo writes there is removed (its results and their partial downloads).
         """
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.paths.database}{suffix}").unlink(missing_ok=True)
+        clean_demo_results(self.paths.default_output_dir)
+
+
+def clean_demo_results(folder: Path) -> int:
+    """Remove the demo's own results (``*.sound*.mp4`` and partial downloads) from ``folder``;
+    returns how many files went. Anything else a user put there stays."""
+    removed = 0
+    for pattern in ("*.sound*.mp4", ".*.sound*.part"):
+        for path in folder.glob(pattern):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def make_sample_clip(folder: Path) -> Path:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.accounts.vault import Vault
+from kling_desktop.files import new_file_mode
+from kling_desktop.gui.demo import DEMO_RESULTS_NAME, clean_demo_results
 from kling_desktop.gui.launch import Launcher
 from kling_desktop.jobs.model import JobState
 from kling_desktop.jobs.store import JobStore
@@ -45,8 +49,11 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
         job = window.model.jobs()[0]
         assert job.output_path is not None and job.output_path.exists()
         demo_home = app_paths().data_dir / "demo"
-        assert job.output_path.is_relative_to(demo_home)
+        results = app_paths().default_output_dir.parent / DEMO_RESULTS_NAME
+        assert job.output_path.parent == results  # a visible folder the demo names
         assert job.input_path.is_relative_to(demo_home)
+        # The result is the user's file like any other: the umask's mode, not 0600.
+        assert job.output_path.stat().st_mode & 0o777 == new_file_mode()
 
         window.select_job(job.id)
         player = window.preview.player  # type: ignore[attr-defined]
@@ -85,3 +92,13 @@ def test_try_the_demo_switches_the_window_live(
     assert demo.demo_action.text() == "Leave the &demo"
     with qtbot.waitSignal(demo.closed):
         demo.close()
+
+
+def test_a_new_demo_run_clears_only_the_demo_results(tmp_path: Path) -> None:
+    folder = tmp_path / DEMO_RESULTS_NAME
+    folder.mkdir()
+    for name in ("sample-clip.sound.mp4", "sample-clip.sound (2).mp4", ".a.sound.mp4.x1.part"):
+        (folder / name).write_bytes(b"demo")
+    (folder / "my own notes.txt").write_text("keep me")
+    assert clean_demo_results(folder) == 3
+    assert [p.name for p in folder.iterdir()] == ["my own notes.txt"]
