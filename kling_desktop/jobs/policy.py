@@ -31,6 +31,7 @@ from kling_desktop.api import errors
 from kling_desktop.cancel import Cancelled
 from kling_desktop.jobs import pipeline
 from kling_desktop.jobs.model import Job, JobState
+from kling_desktop.logs import redact
 
 if TYPE_CHECKING:
     from kling_desktop.api.models import Task
@@ -316,7 +317,7 @@ def after_task(job: Job, task: Task, now: float, *, poll_interval_s: float = 20.
                 "state": S.FAILED,
                 "error_code": "kling_failed",
                 "error_message": (
-                    f"Kling could not add sound to this clip: {task.failure_text}. "
+                    f"Kling could not add sound to this clip: {redact(task.failure_text)}. "
                     "“Send again” starts a new paid Kling job, or pick another clip."
                 ),
             }
@@ -593,7 +594,8 @@ def sentence(exc: BaseException) -> str:
 
 
 def _sentence(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    # What is stored in the job list or printed is redacted like the log (no token, password).
+    text = redact(str(exc)).strip() or type(exc).__name__
     if not isinstance(exc, errors.ApiError | Cancelled) and not _is_no_client(exc):
         text = f"Unexpected problem: {text}. Details are in the log."
     return text if text.endswith((".", "!", "?", "”")) else text + "."

@@ -607,3 +607,15 @@ TwoRunners.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_two_runners_with_restarts_never_pay_twice = TwoRunners.TestCase
+
+
+def test_error_text_stored_for_a_job_is_redacted() -> None:
+    leaky = RuntimeError("token user:12345-abcdefghijklmnop was refused; Bearer user:9-x")
+    sent = job(S.UPLOADING, confirmed_requests=1, upload_attempts=policy.TRANSFER_TRIES)
+    message = policy.after_upload_error(sent, leaky, NOW).changes["error_message"]
+    assert "abcdefghijklmnop" not in message and "user:9-x" not in message
+    failed = task(77, "failed", final=True).__class__(
+        id=77, status_name="failed", status_final=True, error="password=hunter2 rejected"
+    )
+    decision = policy.after_task(job(S.PROCESSING, task_id=77), failed, NOW)
+    assert "hunter2" not in decision.changes["error_message"]
