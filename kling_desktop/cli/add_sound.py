@@ -45,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
         email=email, keep_original_sound=args.keep_original_sound, output_dir=output
     )
     core_app()
-    store, runner = make_runner(ctx)
+    try:
+        store, runner = make_runner(ctx, "add-sound")
+    except UsageError as exc:
+        return fail_usage(exc)
     try:
         ids: list[int] = []
         runner.files_added.connect(ids.extend)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QTimer
 
+from kling_desktop import instance
 from kling_desktop.cli import EXIT_FAILED, EXIT_OK
-from kling_desktop.cli.common import job_line, on_interrupt, print_jobs_json
+from kling_desktop.cli.common import UsageError, job_line, on_interrupt, print_jobs_json
+from kling_desktop.cli.jobs import open_job_list, print_notes
 from kling_desktop.context import CommandContext
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.store import JobStore
@@ -25,9 +28,38 @@ def core_app() -> QCoreApplication:
     return app
 
 
-def make_runner(ctx: CommandContext) -> tuple[JobStore, JobRunner]:
-    store = JobStore(ctx.paths.database)
-    return store, JobRunner(store, ctx.client_source().factory, ctx.settings)
+def take_lock(ctx: CommandContext, command: str) -> None:
+    """Hold the data folder's lock for the rest of this process (DESIGN §4.8), waiting for
+    another engine (a window, another command) up to ``KLING_DESKTOP_LOCK_WAIT`` seconds
+    (default 30); a :class:`UsageError` naming it when it does not let go."""
+
+    def waiting(holder: instance.Holder | None) -> None:
+        print(f"kling-desktop: {instance.waiting_sentence(holder)}", file=sys.stderr, flush=True)
+
+    try:
+        instance.hold(ctx.paths.data_dir, f"kling-desktop {command}", on_wait=waiting)
+    except instance.LockBusy as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def make_runner(ctx: CommandContext, command: str = "") -> tuple[JobStore, JobRunner]:
+    """The store and engine of a command that drives the engine: takes the data folder's
+    lock first (see :func:`take_lock`), then opens the job list — setting a damaged one
+    aside — and says once on stderr what happened to it. Raises :class:`UsageError`."""
+    if not command:
+        command = sys.argv[1] if len(sys.argv) > 1 else "command"
+    take_lock(ctx, command)
+    store = open_job_list(ctx.paths.database)
+    try:
+        runner = JobRunner(store, ctx.client_source().factory, ctx.settings)
+    except sqlite3.Error as exc:
+        store.close()
+        raise UsageError(f"The job list {ctx.paths.database} could not be read: {exc}.") from exc
+    except BaseException:
+        store.close()
+        raise
+    print_notes(store)
+    return store, runner
 
 
 def follow(

@@ -1,21 +1,59 @@
-"""``kling-desktop jobs``: list every job the app knows."""
+"""``kling-desktop jobs``: list every job the app knows.
+
+Read-only: it never takes the data folder's lock (DESIGN §4.8), so it works beside a running
+window or ``resume``. A damaged job list is set aside and recovered here too — unless another
+process is using it, which then does that itself on its next start.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import sys
+from pathlib import Path
 
 from kling_desktop.cli import EXIT_OK
-from kling_desktop.cli.common import job_line, print_jobs_json
-from kling_desktop.jobs.store import JobStore
+from kling_desktop.cli.common import UsageError, fail_usage, job_line, print_jobs_json
+from kling_desktop.instance import InstanceLock
+from kling_desktop.jobs.store import JobStore, StoreError
+from kling_desktop.logs import setup_logging
 from kling_desktop.paths import app_paths
 
 
-def run(args: argparse.Namespace) -> int:
-    store = JobStore(app_paths().ensure().database)
+def open_job_list(path: Path, *, recover: bool = True) -> JobStore:
+    """The job store at ``path``; a :class:`UsageError` with a sentence when it cannot be
+    opened (newer schema, damaged and not movable, permissions)."""
     try:
-        jobs = store.all()
-    finally:
-        store.close()
+        return JobStore(path, recover=recover)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(f"The job list {path} could not be opened: {exc}.") from exc
+
+
+def print_notes(store: JobStore) -> None:
+    """Say once, on stderr, what happened to the job list (set aside, rows left out)."""
+    for note in store.notes():
+        print(f"kling-desktop: {note}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = app_paths().ensure()
+    setup_logging(paths.log_file)
+    # Only look whether someone holds the lock (an instant, never waiting): moving a file
+    # aside under a running window or `resume` would lose what they write next.
+    in_use = InstanceLock(paths.data_dir, "kling-desktop jobs").is_held_elsewhere()
+    try:
+        store = open_job_list(paths.database, recover=not in_use)
+        try:
+            jobs = store.all()
+        except sqlite3.Error as exc:
+            raise UsageError(f"The job list {paths.database} could not be read: {exc}.") from exc
+        finally:
+            store.close()
+    except UsageError as exc:
+        return fail_usage(exc)
+    print_notes(store)
     if args.json:
         print_jobs_json(jobs)
     elif not jobs:

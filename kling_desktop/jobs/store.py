@@ -10,7 +10,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import logging
+import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +24,8 @@ from typing import Any
 
 from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState, check_transition
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 
@@ -106,20 +112,113 @@ class SubmitNotAllowed(StoreError):
     """The job has no confirmed paid request left to spend: nothing is sent."""
 
 
+class StoreDamaged(StoreError):
+    """The file is not a readable job database, and was not set aside (``recover=False``)."""
+
+
 class JobStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, recover: bool = True) -> None:
+        """Open the job database at ``path``, made if there is none.
+
+        A file that is not a readable job database (not SQLite, cut short, a pre-existing
+        empty file, no job table) is moved aside — never deleted — with its -wal and -shm, a
+        new one is made and every job that can still be read from the old one is copied in;
+        :attr:`recovery_note` says so in one sentence. With ``recover=False`` (another process
+        uses the file) :class:`StoreDamaged` is raised instead. A database from a newer app
+        raises :class:`StoreError`, and is left alone.
+        """
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         #: Commits per thread id: the window's GUI thread must never commit (it would wait
         #: on the disk, or on another process holding the database).
         self.commits: collections.Counter[int] = collections.Counter()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a committed "submitting" must survive a power cut, not only a crash.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        #: One sentence when the file was damaged and set aside while opening, else "".
+        self.recovery_note = ""
+        #: Where the damaged file was moved (``None``: nothing was).
+        self.damaged_copy: Path | None = None
+        #: Jobs read back from the damaged file.
+        self.recovered_jobs = 0
+        #: Rows that cannot be read (job id → why): left out by get/all/in_states, not fatal.
+        self.bad_rows: dict[int, str] = {}
+        damage = _damage(path)
+        if damage is not None and not recover:
+            raise StoreDamaged(
+                f"The job list {path} is damaged ({damage}) and another Kling Desktop is "
+                "using it; it is set aside when the app or `kling-desktop resume` next starts."
+            )
+        if damage is not None:
+            self.damaged_copy = _set_aside(path, damage)
+        self._db = self._connect()
+        if damage is not None and self.damaged_copy is not None:
+            self.recovered_jobs = self._salvage(self.damaged_copy)
+            self.recovery_note = _recovery_sentence(damage, self.damaged_copy, self.recovered_jobs)
+            # The caller tells the user (stderr, the message bar); the log keeps it too.
+            log.info("%s", self.recovery_note)
         self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed "submitting" must survive a power cut, not only a crash.
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    def _salvage(self, damaged: Path) -> int:
+        """Copy every job still readable in ``damaged`` into this (new, empty) database.
+
+        Rows go in at the damaged file's schema version, so :meth:`_migrate` then upgrades
+        them as it would have upgraded the file itself. Best effort: what fails is skipped.
+        """
+        try:
+            version, columns, rows, highest = _read_damaged(damaged)
+        except Exception:
+            log.warning("Nothing could be read back from %s", damaged, exc_info=True)
+            return 0
+        if not rows:
+            return 0
+        try:
+            return self._copy_rows(version, columns, rows, highest)
+        except sqlite3.Error:
+            log.warning("The jobs read back from %s could not be copied", damaged, exc_info=True)
+            return 0
+
+    def _copy_rows(
+        self, version: int, columns: list[str], rows: list[tuple[Any, ...]], highest: int
+    ) -> int:
+        copied = 0
+        with self._tx() as db:
+            for step in _MIGRATIONS[:version]:
+                step(db)
+            db.execute(f"PRAGMA user_version={version}")
+            known = {r[1] for r in db.execute("PRAGMA table_info(jobs)")}
+            keep = [i for i, name in enumerate(columns) if name in known]
+            names = ", ".join(columns[i] for i in keep)
+            marks = ", ".join("?" for _ in keep)
+            for row in rows:
+                try:
+                    db.execute(
+                        f"INSERT INTO jobs ({names}) VALUES ({marks})", [row[i] for i in keep]
+                    )
+                    copied += 1
+                except sqlite3.Error as exc:
+                    log.warning("A recovered job row could not be copied: %s", exc)
+            # New jobs never take the id of a job that was lost with the damaged file.
+            db.execute(
+                "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'jobs'", (highest,)
+            )
+        return copied
+
+    def notes(self) -> list[str]:
+        """What the user should be told about this job list, once: a recovery, unreadable
+        rows. Each is one plain sentence (or two)."""
+        notes = [self.recovery_note] if self.recovery_note else []
+        with self._lock:
+            bad = dict(self.bad_rows)
+        if bad:
+            notes.append(_bad_rows_sentence(self.path, bad))
+        return notes
 
     def close(self) -> None:
         with self._lock:
@@ -158,14 +257,17 @@ class JobStore:
     # -- reading --------------------------------------------------------------------------
 
     def get(self, job_id: int) -> Job | None:
+        """The job, or ``None`` when there is none — or its row cannot be read
+        (:attr:`bad_rows` says why)."""
         with self._lock:
             row = self._db.execute(_SELECT + " WHERE id = ?", (job_id,)).fetchone()
-        return _from_row(row) if row else None
+        return self._jobs([row])[0] if row else None
 
     def all(self) -> list[Job]:
+        """Every job; a row that cannot be read is left out (and kept in :attr:`bad_rows`)."""
         with self._lock:
             rows = self._db.execute(_SELECT + " ORDER BY id").fetchall()
-        return [_from_row(r) for r in rows]
+        return [j for j in self._jobs(rows) if j is not None]
 
     def in_states(self, *states: JobState) -> list[Job]:
         marks = ", ".join("?" for _ in states)
@@ -174,7 +276,22 @@ class JobStore:
                 f"{_SELECT} WHERE state IN ({marks}) ORDER BY id",
                 [s.value for s in states],
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [j for j in self._jobs(rows) if j is not None]
+
+    def _jobs(self, rows: Sequence[tuple[Any, ...]]) -> list[Job | None]:
+        out: list[Job | None] = []
+        for row in rows:
+            try:
+                out.append(_from_row(row))
+            except BadRow as exc:
+                out.append(None)
+                job_id = row[0]
+                with self._lock:
+                    known = job_id in self.bad_rows
+                    self.bad_rows[job_id] = str(exc)
+                if not known:
+                    log.info("Job %s in %s cannot be read: %s", job_id, self.path, exc)
+        return out
 
     # -- writing --------------------------------------------------------------------------
 
@@ -343,11 +460,250 @@ def _to_row(job: Job) -> dict[str, Any]:
     return row
 
 
+class BadRow(ValueError):
+    """A stored row that is not a job (why, in words)."""
+
+
+def _column_kinds() -> dict[str, tuple[str, bool]]:
+    """Column → (``"number"`` or ``"text"``, may be NULL), from the Job fields' annotations."""
+    kinds = {}
+    for f in dataclasses.fields(Job):
+        annotation = str(f.type)
+        kind = "number" if annotation.split(" |")[0] in ("int", "float") else "text"
+        kinds[f.name] = (kind, "None" in annotation)
+    return kinds
+
+
+_KINDS = _column_kinds()
+
+
 def _from_row(row: tuple[Any, ...]) -> Job:
+    """The job in ``row``; raises :class:`BadRow` (with a reason) for a row that is not one."""
     values = dict(zip(_COLUMNS, row, strict=True))
-    raw_options = json.loads(values["options"] or "{}")
-    values["options"] = JobOptions(**{k: v for k, v in raw_options.items() if k in _OPTION_FIELDS})
-    values["state"] = JobState(values["state"])
+    for name, (kind, nullable) in _KINDS.items():
+        value = values[name]
+        if value is None or (value == "" and name in ("uid", "input_path", "state")):
+            if not nullable and name != "options":
+                raise BadRow(f"its {name} is missing")
+        elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise BadRow(f"its {name} is not a number ({value!r})")
+        elif kind == "text" and not isinstance(value, str):
+            raise BadRow(f"its {name} is not text ({value!r})")
+    try:
+        raw_options = json.loads(values["options"] or "{}")
+    except ValueError:
+        raise BadRow("its options are not valid JSON") from None
+    if not isinstance(raw_options, dict):
+        raise BadRow("its options are not a JSON object")
+    try:
+        values["options"] = JobOptions(
+            **{k: v for k, v in raw_options.items() if k in _OPTION_FIELDS}
+        )
+        values["state"] = JobState(values["state"])
+    except ValueError:
+        raise BadRow(f"its state {values['state']!r} is unknown") from None
     for name in _PATH_FIELDS:
         values[name] = Path(values[name]) if values[name] else None
     return Job(**values)
+
+
+# -- a damaged database --------------------------------------------------------------------
+
+
+def _damage(path: Path) -> str | None:
+    """Why the file at ``path`` is not a readable job database, or ``None`` (it is one, it is
+    from a newer app — :meth:`JobStore._migrate` says so —, or there is none yet).
+
+    Read through a read-only connection, so a damaged file is not written to before it is
+    set aside. Raises :class:`StoreError` when the file cannot be opened at all (permissions,
+    a lock): that is not damage, and moving it would not help.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    # Only a file that was there before: one made by this process has its header by now
+    # (JobStore sets WAL mode, which writes it, before anything else).
+    if size == 0 and (not wal.exists() or wal.stat().st_size == 0):
+        return "it was empty (0 bytes)"
+    had_wal = wal.exists() or shm.exists()
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise StoreError(f"The job list {path} could not be opened: {exc}.") from exc
+    try:
+        return _check(db, path)
+    finally:
+        db.close()
+        # The read-only look may have made an empty -wal and an -shm: not the user's.
+        if not had_wal and wal.exists() and wal.stat().st_size == 0:
+            wal.unlink(missing_ok=True)
+            shm.unlink(missing_ok=True)
+
+
+def _check(db: sqlite3.Connection, path: Path) -> str | None:
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            return None
+        problems = [r[0] for r in db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            log.info("%s fails its quick check: %s", path, "; ".join(problems))
+            return "its contents are damaged"
+        if version == 0:
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            return "it is not a Kling Desktop job list" if tables else None
+        columns = _SELECT if version == SCHEMA_VERSION else "SELECT id, uid, state FROM jobs"
+        db.execute(columns + " LIMIT 0")
+        return None
+    except sqlite3.DatabaseError as exc:
+        why = _damage_reason(exc)
+        if why is None:
+            raise StoreError(f"The job list {path} could not be read: {exc}.") from exc
+        log.info("%s is damaged: %s", path, exc)
+        return why
+
+
+def _damage_reason(exc: sqlite3.Error) -> str | None:
+    text = str(exc).lower()
+    if "not a database" in text:
+        return "it is not a database file"
+    if "malformed" in text or "corrupt" in text:
+        return "its contents are damaged"
+    if "no such table" in text or "no such column" in text:
+        return "its job table is missing or incomplete"
+    return None  # locked, busy, permissions, out of memory: not the file's fault
+
+
+def _set_aside(path: Path, damage: str) -> Path:
+    """Move the damaged database (and its -wal/-shm) to ``<name>.damaged-YYYYmmdd-HHMMSS``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while any(Path(f"{aside}{s}").exists() for s in ("", "-wal", "-shm")):
+        n += 1
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    try:
+        os.replace(path, aside)
+    except OSError as exc:
+        raise StoreError(
+            f"The job list {path} is damaged ({damage}) and could not be moved aside: "
+            f"{exc.strerror or exc}. Move it somewhere else and start again."
+        ) from exc
+    for suffix in ("-wal", "-shm"):
+        try:
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+        except FileNotFoundError:
+            pass
+        except OSError:
+            log.warning("Could not move %s%s aside", path, suffix, exc_info=True)
+    return aside
+
+
+def _read_damaged(damaged: Path) -> tuple[int, list[str], list[tuple[Any, ...]], int]:
+    """(schema version, column names, rows by id, highest id ever given) of what can still be
+    read from ``damaged`` — from a copy, so the file set aside keeps its exact bytes."""
+    with tempfile.TemporaryDirectory(prefix="kling-recover-") as scratch:
+        copy = Path(scratch) / "jobs.sqlite3"
+        shutil.copyfile(damaged, copy)
+        if Path(f"{damaged}-wal").exists():
+            shutil.copyfile(f"{damaged}-wal", f"{copy}-wal")
+        pages = _fit_header(copy)
+        db = sqlite3.connect(str(copy), timeout=1)
+        try:
+            return _read_rows(db, pages)
+        finally:
+            db.close()
+
+
+def _fit_header(copy: Path) -> int:
+    """Make a file that was cut short readable again: whole pages only, and the page count
+    in its header saying so (SQLite refuses a file shorter than its header claims). Returns
+    the file's size in units of 64 bytes, a bound on how many rows it may hold."""
+    with copy.open("r+b") as f:
+        header = f.read(100)
+        size = f.seek(0, os.SEEK_END)
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return size // 64
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        if page_size < 512 or page_size & (page_size - 1):
+            return size // 64
+        pages = size // page_size
+        f.truncate(pages * page_size)
+        if int.from_bytes(header[28:32], "big") > pages:
+            f.seek(28)
+            f.write(pages.to_bytes(4, "big"))
+        return pages * page_size // 64
+
+
+def _read_rows(
+    db: sqlite3.Connection, bound: int
+) -> tuple[int, list[str], list[tuple[Any, ...]], int]:
+    try:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        version = 0
+    try:
+        columns = [str(r[1]) for r in db.execute("PRAGMA table_info(jobs)")]
+    except sqlite3.Error:
+        return 0, [], [], 0
+    if "id" not in columns:
+        return 0, [], [], 0
+    if not 1 <= version <= SCHEMA_VERSION:  # unreadable: judge by the columns there are
+        version = SCHEMA_VERSION if set(_COLUMNS) <= set(columns) else 1
+    key = columns.index("id")
+    select = f"SELECT {', '.join(columns)} FROM jobs"
+    found: dict[int, tuple[Any, ...]] = {}
+    whole = False
+    # A damaged page ends a scan: read from both ends, then look up each id in between.
+    for order in ("ASC", "DESC"):
+        try:
+            for row in db.execute(f"{select} ORDER BY id {order}"):
+                if isinstance(row[key], int):
+                    found.setdefault(row[key], row)
+            whole = True
+            break
+        except sqlite3.Error:
+            continue
+    highest = max(found, default=0)
+    try:
+        seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'").fetchone()
+        if seq and isinstance(seq[0], int):
+            highest = max(highest, seq[0])
+    except sqlite3.Error:
+        pass
+    if not whole:
+        for job_id in range(1, min(max(highest, bound), 1_000_000) + 1):
+            if job_id in found:
+                continue
+            try:
+                row = db.execute(f"{select} WHERE id = ?", (job_id,)).fetchone()
+            except sqlite3.Error:
+                continue
+            if row is not None:
+                found[job_id] = row
+    return version, columns, [found[i] for i in sorted(found)], highest
+
+
+def _recovery_sentence(damage: str, aside: Path, recovered: int) -> str:
+    if damage.startswith("it was empty"):
+        return f"The job list was empty (0 bytes); it was moved to {aside} and a new one started."
+    if recovered == 0:
+        found = "no job could be read back from it; a new, empty job list was started"
+    elif recovered == 1:
+        found = "1 job was recovered from it"
+    else:
+        found = f"{recovered} jobs were recovered from it"
+    return f"The job list was damaged ({damage}); it was moved to {aside} and {found}."
+
+
+def _bad_rows_sentence(path: Path, bad: dict[int, str]) -> str:
+    shown = "; ".join(f"job {job_id}: {why}" for job_id, why in sorted(bad.items())[:5])
+    more = f"; and {len(bad) - 5} more" if len(bad) > 5 else ""
+    if len(bad) == 1:
+        head = "1 job in the job list cannot be read and is left out"
+    else:
+        head = f"{len(bad)} jobs in the job list cannot be read and are left out"
+    return f"{head} ({shown}{more}). It stays in {path} as it is."
