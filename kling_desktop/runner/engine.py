@@ -32,7 +32,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from kling_desktop.api import errors
 from kling_desktop.api.models import Task
 from kling_desktop.cancel import Cancelled, CancelToken
-from kling_desktop.jobs import pipeline, policy
+from kling_desktop.jobs import pipeline, policy, preflight
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.policy import Action, Decision
 from kling_desktop.jobs.store import JobGone, JobStore, StoreError, SubmitNotAllowed
@@ -758,6 +758,9 @@ class JobRunner(QObject):
                 fields = {"duration_s": verdict.duration_s, "warnings": warnings, **seen}
                 if job.state is S.QUEUED:  # re-checked before sending: carry on
                     return fields
+                if job.state is S.CHECKING and policy.may_submit(job):
+                    # Sent back by preflight (the clip changed): still confirmed, so it goes on.
+                    return {**fields, "state": S.QUEUED}
                 if start and job.paid_submits == 0:
                     return {**fields, **(policy.start(job) or {})}
                 return {**fields, "state": S.READY}
@@ -791,6 +794,10 @@ class JobRunner(QObject):
             job = self._store.get(job_id)
             if job is None or job.state is not S.QUEUED:
                 return job
+            # Before the upload and the paid submit: what would waste them (DESIGN §4.9).
+            found = preflight.run(job, self._settings.output_folder)
+            if not found.ok:
+                return self._apply(job_id, lambda j: preflight.decision(j, found))
             if not job.email and self._settings.default_email:
                 # Added before an account was known (no token yet): use the default now.
                 options = dataclasses.replace(job.options, email=self._settings.default_email)
