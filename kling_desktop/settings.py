@@ -42,7 +42,9 @@ class Settings:
     slot_wait_limit_s: float = _setting(
         3600.0, "Give up waiting for a free Kling slot after (seconds)", minimum=60.0
     )
-    auto_start: bool = _setting(False, "Start adding sound as soon as clips are dropped")
+    auto_start: bool = _setting(
+        False, "Start paid Kling jobs as soon as clips are dropped (no confirmation)"
+    )
     notifications: bool = _setting(True, "Notify when a batch ends")
 
     @classmethod

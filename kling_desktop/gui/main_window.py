@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop import APP_NAME, __version__
+from kling_desktop.gui import dialogs
 from kling_desktop.gui.drop_zone import VIDEO_PATTERNS, DropDecision, DropHandling, DropZone
 from kling_desktop.gui.job_table import (
     JOB_ROLE,
@@ -73,7 +75,15 @@ from kling_desktop.gui.job_table import (
     status_text,
 )
 from kling_desktop.gui.notify import Level, MessageBar, Notifier, count_clips
+from kling_desktop.gui.spend import (
+    SpendRequest,
+    paid_jobs_to_resend,
+    paid_jobs_to_start,
+    spend_request,
+)
+from kling_desktop.jobs.duplicates import Duplicate, Sorting, classify
 from kling_desktop.jobs.model import Job, JobOptions, JobState
+from kling_desktop.jobs.policy import RetryKind
 from kling_desktop.paths import app_paths
 from kling_desktop.runner.engine import BatchSummary, Progress
 from kling_desktop.runner.worker import run_in_thread
@@ -86,10 +96,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SKIP_SPEND_CONFIRM = "confirm/skip_spend"
+#: Where an older version kept "Don't ask again" for the paid confirmation; removed at start
+#: (the only opt-out now is the Settings choice that names its cost).
+_OLD_SKIP_SPEND_CONFIRM = "confirm/skip_spend"
 #: Runner news (job changes, progress) refresh the actions, details and counts at most this
 #: often; the table's own rows update at once.
 REFRESH_INTERVAL_MS = 50
+#: Removals Edit → Undo can bring back, newest last.
+UNDO_DEPTH = 20
+#: A clip handed to the runner counts as "being added" (for the duplicate check) this long at
+#: most, should its job never be reported.
+ADDING_FOR_S = 120.0
 
 
 class Interactions:
@@ -99,74 +116,39 @@ class Interactions:
     """
 
     def __init__(self) -> None:
+        #: For test harnesses and benchmarks only: answer the paid confirmation at once. The
+        #: app never sets it; the user's opt-out is the ``auto_start`` setting.
         self.skip_spend_confirm = False
 
-    def confirm_spend(self, parent: QWidget, count: int, *, demo: bool = False) -> bool:
+    def confirm_spend(self, parent: QWidget, request: SpendRequest) -> bool:
+        """Add sound: the account, the clips, the paid jobs and the credits."""
         if self.skip_spend_confirm:
             return True
-        box = QMessageBox(parent)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(parent.tr("Add sound"))
-        if demo:
-            box.setText(parent.tr("Add sound to %1?").replace("%1", count_clips(count)))
-            box.setInformativeText(
-                parent.tr("This is the demo: the simulator stands in for Kling, nothing is spent.")
-            )
-        else:
-            box.setText(
-                parent.tr("Add sound to %1? Each clip is a paid Kling job.").replace(
-                    "%1", count_clips(count)
-                )
-            )
-            box.setInformativeText(parent.tr("Credits are used from the chosen Kling account."))
-        box.setStandardButtons(QMessageBox.StandardButton.Cancel)
-        go = box.addButton(parent.tr("Add sound"), QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(go)
-        again = QCheckBox(parent.tr("Don't ask again"))
-        box.setCheckBox(again)
-        box.exec()
-        accepted = box.clickedButton() is go
-        if accepted and again.isChecked():
-            self.skip_spend_confirm = True
-        return accepted
+        return dialogs.spend_question(parent, request).ask() == "go"
+
+    def confirm_resend(self, parent: QWidget, jobs: list[Job], request: SpendRequest) -> bool:
+        """Send again (new paid job): a NEW paid Kling job for each of ``jobs``."""
+        return dialogs.resend_question(parent, jobs, request).ask() == "send"
+
+    def confirm_remove(self, parent: QWidget, jobs: list[Job]) -> bool:
+        """Removing jobs Kling still runs, or finished history."""
+        return dialogs.remove_question(parent, jobs).ask() == "remove"
+
+    def confirm_duplicates(
+        self, parent: QWidget, duplicates: list[Duplicate], *, auto_start: bool
+    ) -> bool:
+        """Clips added before: "Add it again anyway?"."""
+        return dialogs.duplicates_question(parent, duplicates, auto_start=auto_start).ask() == "add"
 
     def confirm_stop_tracking(self, parent: QWidget, jobs: list[Job]) -> bool:
-        answer = QMessageBox.warning(
-            parent,
-            parent.tr("Stop tracking"),
-            parent.tr(
-                "Stop tracking %1?\n\nKling keeps running the job and still charges it; "
-                "only this app stops waiting for the result."
-            ).replace("%1", jobs[0].name if len(jobs) == 1 else count_clips(len(jobs))),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Yes
+        return dialogs.stop_tracking_question(parent, jobs).ask() == "stop"
 
-    def resolve_uncertain(self, parent: QWidget, job: Job) -> bool | None:
-        """True: send again; False: give up; None: decide later."""
-        box = QMessageBox(parent)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle(parent.tr("Needs your decision"))
-        box.setText(parent.tr("Was “%1” sent to Kling?").replace("%1", job.name))
-        box.setInformativeText(
-            parent.tr(
-                "The request to add sound was sent, but no answer came back, and the account's "
-                "task list does not show it. Kling may or may not be working on it.\n\n"
-                "Sending it again may charge twice. Giving up marks it failed; nothing is sent."
-            )
-        )
-        again = box.addButton(
-            parent.tr("Send again (may charge twice)"), QMessageBox.ButtonRole.AcceptRole
-        )
-        give_up = box.addButton(parent.tr("Give up"), QMessageBox.ButtonRole.DestructiveRole)
-        later = box.addButton(parent.tr("Decide later"), QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(later)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is again:
+    def resolve_uncertain(self, parent: QWidget, job: Job, request: SpendRequest) -> bool | None:
+        """True: send again (a new paid job); False: give up; None: decide later."""
+        choice = dialogs.uncertain_question(parent, job, request).ask()
+        if choice == "send":
             return True
-        if clicked is give_up:
+        if choice == "give_up":
             return False
         return None
 
@@ -348,8 +330,14 @@ class MainWindow(QMainWindow):
         self._refresh_timer.setInterval(REFRESH_INTERVAL_MS)
         self._refresh_timer.timeout.connect(self._refresh_due)
         self._refresh_everything = False
-        if self._ui.value(SKIP_SPEND_CONFIRM, False, type=bool):
-            self.interactions.skip_spend_confirm = True
+        self._ui.remove(_OLD_SKIP_SPEND_CONFIRM)
+        #: Credits per account as useapi.net last reported them (None: asked, not reported).
+        self._balances: dict[str, int | None] = {}
+        self._balance_asked: set[str] = set()
+        #: Clips handed to the runner whose jobs are not reported yet (absolute path → when).
+        self._adding: dict[str, float] = {}
+        #: Removals Edit → Undo brings back (the runner's snapshots), newest last.
+        self._removed: list[list[Job]] = []
 
         self.setWindowTitle(
             self.tr("%1 — Demo").replace("%1", APP_NAME) if self.is_demo else APP_NAME
@@ -453,12 +441,31 @@ class MainWindow(QMainWindow):
         self.copy_link_action = self._action(
             self.tr("&Copy result link"), self.copy_result_link, "Ctrl+Shift+C"
         )
+        # Retry never spends: it checks, sends what was already confirmed, tracks or
+        # downloads again. Its label says which (_update_actions); a new paid job is the
+        # separate "Send again (new paid job)…".
         self.retry_action = self._action(
-            self.tr("&Retry"), self.retry_selected, "Ctrl+R", icon=SP.SP_BrowserReload
-        )
+            self.tr("&Retry"), self.retry_selected, "Ctrl+R", icon=SP.SP_BrowserReload,
+            tip=self.tr("Pick the job up where it stopped, at no new cost"),
+        )  # fmt: skip
         self.retry_all_action = self._action(
-            self.tr("Retry all &failed"), self.retry_all_failed, "Ctrl+Shift+R"
-        )
+            self.tr("Retry all &failed (no new cost)"), self.retry_all_failed, "Ctrl+Shift+R",
+            tip=self.tr(
+                "Track, download or send again what failed — never a new paid Kling job"
+            ),
+        )  # fmt: skip
+        self.resubmit_action = self._action(
+            self.tr("Send a&gain (new paid job)…"), self.resubmit_selected, None,
+            icon=SP.SP_ArrowForward,
+            tip=self.tr(
+                "Start a new paid Kling job for a clip Kling failed or lost (asks first)"
+            ),
+        )  # fmt: skip
+        self.cancel_action = self._action(
+            self.tr("Ca&ncel (back to Ready)"), self.cancel_selected, "Esc",
+            icon=SP.SP_DialogCancelButton, context=table_only,
+            tip=self.tr("Take back clips that have not reached Kling yet; nothing is spent"),
+        )  # fmt: skip
         self.stop_action = self._action(
             self.tr("S&top tracking… (Kling still runs and charges it)"),
             self.stop_tracking_selected,
@@ -473,8 +480,12 @@ class MainWindow(QMainWindow):
         self.remove_action = self._action(
             self.tr("Re&move from list"), self.remove_selected, QKeySequence.StandardKey.Delete,
             icon=SP.SP_TrashIcon, context=table_only,
-            tip=self.tr("Remove from the list (files are kept)"),
+            tip=self.tr("Remove from the list (files are kept; Edit → Undo brings it back)"),
         )  # fmt: skip
+        self.undo_action = self._action(
+            self.tr("&Undo remove"), self.undo_remove, QKeySequence.StandardKey.Undo
+        )
+        self.undo_action.setEnabled(False)
         self.accounts_action = self._action(
             self.tr("&Accounts and token…"), self.open_accounts, "Ctrl+Shift+A"
         )
@@ -611,7 +622,7 @@ class MainWindow(QMainWindow):
         header.resizeSection(Column.DURATION, char * 8)
         header.resizeSection(Column.ACCOUNT, char * 22)
         header.resizeSection(Column.STATE, char * 36)
-        for action in (self.remove_action,):
+        for action in (self.remove_action, self.cancel_action):
             self.table.addAction(action)
 
         self.details = QLabel()
@@ -629,22 +640,25 @@ class MainWindow(QMainWindow):
             self.preview_action,
             self.reveal_action,
             self.retry_action,
+            self.resubmit_action,
             self.resolve_action,
             self.stop_action,
+            self.cancel_action,
             self.remove_action,
         ):
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setAutoRaise(True)
+            # Shown only while they apply (_update_actions): eight buttons would not fit.
+            button.setVisible(action not in self._contextual_actions())
             self.row_buttons.append(button)
             row_actions.addWidget(button)
         row_actions.addStretch(1)
         # The full "(Kling still runs and charges it)" is in the menus and the tooltip.
-        self.row_buttons[4].setText(self.tr("Stop tracking…"))
-        self.stop_action.changed.connect(
-            lambda: self.row_buttons[4].setText(self.tr("Stop tracking…"))
-        )
+        stop_button = self.row_buttons[self._row_button_actions().index(self.stop_action)]
+        stop_button.setText(self.tr("Stop tracking…"))
+        self.stop_action.changed.connect(lambda: stop_button.setText(self.tr("Stop tracking…")))
 
         list_side = QWidget()
         list_layout = QVBoxLayout(list_side)
@@ -707,6 +721,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu(self.tr("&Edit"))
+        edit_menu.addAction(self.undo_action)
         self.jobs_menu = bar.addMenu(self.tr("&Jobs"))
         for action in self._row_actions():
             self.jobs_menu.addAction(action)
@@ -728,10 +744,15 @@ class MainWindow(QMainWindow):
             self.reveal_action,
             self.copy_link_action,
             self.retry_action,
+            self.resubmit_action,
             self.resolve_action,
             self.stop_action,
+            self.cancel_action,
             self.remove_action,
         ]
+
+    def _row_button_actions(self) -> list[QAction]:
+        return [b.defaultAction() for b in self.row_buttons]
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -753,10 +774,12 @@ class MainWindow(QMainWindow):
         self.runner.job_progress.connect(self._progress_changed)
         self.runner.batch_finished.connect(self._batch_finished)
         self.runner.connection_changed.connect(self._connection_changed)
+        self.runner.store_trouble.connect(self._store_trouble)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.activated.connect(lambda _index: self.preview_selected())
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.account_combo.currentIndexChanged.connect(self._update_status)
+        self.account_combo.currentIndexChanged.connect(self._account_chosen)
         self.keep_sound_check.toggled.connect(self._keep_sound_toggled)
         self.proxy.rowsInserted.connect(self._jobs_changed)
         self.proxy.rowsRemoved.connect(self._jobs_changed)
@@ -786,7 +809,6 @@ class MainWindow(QMainWindow):
         self._ui.setValue("window/geometry", self.saveGeometry())
         self._ui.setValue("window/columns", self.table.horizontalHeader().saveState())
         self._ui.setValue("window/splitter", self.splitter.saveState())
-        self._ui.setValue(SKIP_SPEND_CONFIRM, self.interactions.skip_spend_confirm)
         self._ui.sync()
 
     # -- adding clips ---------------------------------------------------------------------
@@ -814,34 +836,95 @@ class MainWindow(QMainWindow):
             self.add_paths(paths)
 
     def add_paths(self, paths: list[Path]) -> None:
-        """Expand folders (off the GUI thread), then hand the clips to the runner."""
+        """Expand folders and look for clips added before (off the GUI thread), then hand the
+        new clips to the runner. Clips already in the list, and this app's own results, are
+        not queued again unless the user says so (one question)."""
         from kling_desktop.media.check import expand_inputs
 
-        def expanded(result: tuple[list[Path], list[str]]) -> None:
-            files, notes = result
-            if notes:
-                self.message_bar.show_message(" ".join(notes), Level.WARNING)
+        jobs = self.model.jobs()  # immutable snapshots: safe to read on the worker
+        adding = self._adding_paths()
+
+        def work() -> tuple[list[Path], list[str], Sorting]:
+            files, notes = expand_inputs(paths)
+            return files, notes, classify(files, jobs, pending=adding)
+
+        def expanded(result: tuple[list[Path], list[str], Sorting]) -> None:
+            files, notes, sorting = result
+            if not self._alive():
+                return
             if not files:
-                if not notes:
-                    self.message_bar.show_message(
-                        self.tr("There were no clips to add."), Level.WARNING
-                    )
+                self.message_bar.show_message(
+                    " ".join(notes) if notes else self.tr("There were no clips to add."),
+                    Level.WARNING,
+                )
                 return
-            if self._accounts_loading:
-                # The account the clips go to is not known yet; they follow once it is.
-                self._pending_files.extend(files)
+            if sorting.duplicates and not sorting.new:
+                # Nothing new at all: the user may mean it (a second take). Ask once.
+                if notes:
+                    self.message_bar.show_message(" ".join(notes), Level.WARNING)
+                self._offer_again(sorting.duplicates)
                 return
-            self._add_files(files)
+            if sorting.duplicates:
+                self._say_not_added(sorting.duplicates, notes)
+            elif notes:
+                self.message_bar.show_message(" ".join(notes), Level.WARNING)
+            self._queue_files(sorting.new)
 
         def failed(exc: BaseException) -> None:
             self.message_bar.show_message(
                 self.tr("The clips could not be read: %1").replace("%1", str(exc)), Level.ERROR
             )
 
-        run_in_thread(lambda: expand_inputs(paths), expanded, failed)
+        run_in_thread(work, expanded, failed)
+
+    def _say_not_added(self, duplicates: list[Duplicate], notes: list[str]) -> None:
+        """One plain sentence per clip held back (the first few), and "Add again…"."""
+        shown = [d.sentence for d in duplicates[:3]]
+        if len(duplicates) > 3:
+            shown.append(self.tr("And %1 more.").replace("%1", str(len(duplicates) - 3)))
+        head = (
+            self.tr("Not added again:")
+            if len(duplicates) == 1
+            else self.tr("%1 not added again:").replace("%1", count_clips(len(duplicates)))
+        )
+        self.message_bar.show_message(
+            " ".join([*notes, head, *shown]),
+            Level.INFO,
+            action=self.tr("Add again…"),
+            on_action=lambda: self._offer_again(duplicates),
+        )
+
+    def _offer_again(self, duplicates: list[Duplicate]) -> None:
+        """Ask "Add it again anyway?": the one question before a clip goes in a second time."""
+        if self.interactions.confirm_duplicates(
+            self, duplicates, auto_start=self.settings.auto_start
+        ):
+            if self.message_bar.isVisible() and self.message_bar.level is Level.INFO:
+                self.message_bar.dismiss()
+            self._queue_files([d.path for d in duplicates])
+
+    def _queue_files(self, files: list[Path]) -> None:
+        if not files:
+            return
+        if self._accounts_loading:
+            # The account the clips go to is not known yet; they follow once it is.
+            self._pending_files.extend(files)
+            return
+        self._add_files(files)
+
+    def _adding_paths(self) -> list[Path]:
+        """Clips handed to the runner (or waiting for the accounts) without a job yet."""
+        now = time.monotonic()
+        for key, since in list(self._adding.items()):
+            if now - since > ADDING_FOR_S:
+                del self._adding[key]
+        return [Path(key) for key in self._adding] + list(self._pending_files)
 
     def _add_files(self, files: list[Path]) -> None:
         options = self.current_options()
+        now = time.monotonic()
+        for path in files:
+            self._adding[str(path.expanduser().absolute())] = now  # as the runner stores it
         self.runner.add_files(files, options, start=self.settings.auto_start)
         log.info("Adding %d clip(s) to the list", len(files))
         if self.stack.currentWidget() is not self.jobs_page:
@@ -910,9 +993,9 @@ class MainWindow(QMainWindow):
                 on_action=self.open_accounts,
             )
             return
-        if not self.interactions.confirm_spend(self, len(ready), demo=self.is_demo):
+        request = self._spend_request(ready, paid_jobs_to_start)
+        if not self.interactions.confirm_spend(self, request):
             return
-        self._ui.setValue(SKIP_SPEND_CONFIRM, self.interactions.skip_spend_confirm)
         self.runner.start([j.id for j in ready])
 
     # -- selection and actions ------------------------------------------------------------
@@ -966,12 +1049,56 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Result link copied."), 3000)
 
     def retry_selected(self) -> None:
-        for job in self.selected_jobs():
-            if job.state in _RETRYABLE:
+        """Retry at no new cost; a job that would need a new paid job is only pointed at
+        "Send again (new paid job)…"."""
+        jobs = self.selected_jobs()
+        paid = []
+        for job in jobs:
+            kind = self.runner.retry_kind(job.id)
+            if kind in _FREE_RETRIES:
                 self._safely(self.runner.retry, job.id)
+            elif kind is RetryKind.RESUBMIT:
+                paid.append(job)
+        if paid:
+            self._say_needs_new_job(paid)
 
     def retry_all_failed(self) -> None:
-        self._safely(self.runner.retry_all_failed)
+        failed = [j for j in self.model.jobs() if j.state is JobState.FAILED]
+        self._safely(self.runner.retry_all_failed)  # the runner retries only the free ones
+        paid = [j for j in failed if self.runner.retry_kind(j.id) is RetryKind.RESUBMIT]
+        if paid:
+            self._say_needs_new_job(paid)
+
+    def _say_needs_new_job(self, jobs: list[Job]) -> None:
+        what = _quoted(jobs[0].name) if len(jobs) == 1 else count_clips(len(jobs))
+        self.message_bar.show_message(
+            self.tr(
+                "%1 not retried: Kling failed or lost the first job, so only a new paid Kling "
+                "job can add the sound."
+            ).replace("%1", what),
+            Level.INFO,
+            action=self.tr("Send again (new paid job)…"),
+            on_action=lambda: self.resubmit_jobs([j.id for j in jobs]),
+        )
+
+    def resubmit_selected(self) -> None:
+        self.resubmit_jobs([j.id for j in self.selected_jobs()])
+
+    def resubmit_jobs(self, job_ids: list[int]) -> None:
+        """A NEW paid Kling job for each job Kling failed or lost (or an uncertain one), once
+        the user confirmed that cost."""
+        jobs = [
+            job
+            for job in (self.runner.job(i) for i in job_ids)
+            if job is not None and self.runner.retry_kind(job.id) is RetryKind.RESUBMIT
+        ]
+        if not jobs:
+            return
+        request = self._spend_request(jobs, paid_jobs_to_resend)
+        if not self.interactions.confirm_resend(self, jobs, request):
+            return
+        for job in jobs:
+            self._safely(self.runner.resubmit, job.id)
 
     def stop_tracking_selected(self) -> None:
         jobs = [j for j in self.selected_jobs() if j.state is JobState.PROCESSING]
@@ -979,16 +1106,118 @@ class MainWindow(QMainWindow):
             for job in jobs:
                 self._safely(self.runner.stop_tracking, job.id)
 
+    def cancel_selected(self) -> None:
+        """Clips that have not reached Kling go back to Ready; nothing is spent."""
+        jobs = [j for j in self.selected_jobs() if j.state in dialogs.CANCELLABLE]
+        for job in jobs:
+            self._safely(self.runner.cancel, job.id)
+        if jobs:
+            what = _quoted(jobs[0].name) if len(jobs) == 1 else count_clips(len(jobs))
+            self.statusBar().showMessage(
+                self.tr("%1 back to Ready; nothing was sent to Kling.").replace("%1", what), 5000
+            )
+
     def remove_selected(self) -> None:
-        for job in self.selected_jobs():
-            if job.state.is_final:
-                self._safely(self.runner.remove, job.id)
+        """Jobs that never left the computer go at once; jobs Kling still runs, and finished
+        history, after a question. Edit → Undo brings them back."""
+        jobs = self.selected_jobs()
+        if not jobs:
+            return
+        if any(j.state not in dialogs.LOCAL for j in jobs) and not (
+            self.interactions.confirm_remove(self, jobs)
+        ):
+            return
+        try:
+            removed = self.runner.remove_many([j.id for j in jobs])
+        except Exception as exc:
+            log.warning("remove failed: %s", exc)
+            self.message_bar.show_message(str(exc), Level.ERROR)
+            return
+        kept = [j for j in jobs if j.id not in {r.id for r in removed}]
+        if removed:
+            self._removed.append(list(removed))
+            del self._removed[:-UNDO_DEPTH]
+            self._label_undo()
+        what = _quoted(removed[0].name) if len(removed) == 1 else count_clips(len(removed))
+        text = self.tr("Removed %1 from the list.").replace("%1", what) if removed else ""
+        if kept:
+            text += " " + self.tr(
+                "%1 is being sent to Kling this instant and was kept; remove it once it is sent."
+            ).replace("%1", _quoted(kept[0].name) if len(kept) == 1 else count_clips(len(kept)))
+        self.message_bar.show_message(
+            text.strip(),
+            Level.INFO,
+            action=self.tr("Undo") if removed else "",
+            on_action=self.undo_remove if removed else None,
+        )
+
+    def undo_remove(self) -> None:
+        """Bring back the last removal (Edit → Undo)."""
+        if not self._removed:
+            return
+        jobs = self._removed.pop()
+        self._label_undo()
+        self._safely(self.runner.restore, jobs)
+        what = _quoted(jobs[0].name) if len(jobs) == 1 else count_clips(len(jobs))
+        self.message_bar.show_message(
+            self.tr("%1 back in the list.").replace("%1", what), Level.SUCCESS
+        )
+
+    def _label_undo(self) -> None:
+        self.undo_action.setEnabled(bool(self._removed))
+        if not self._removed:
+            self.undo_action.setText(self.tr("&Undo remove"))
+            return
+        last = self._removed[-1]
+        what = _quoted(last[0].name) if len(last) == 1 else count_clips(len(last))
+        self.undo_action.setText(self.tr("&Undo remove of %1").replace("%1", what))
+
+    def _label_retry(self, kinds: set[RetryKind]) -> None:
+        """Say what Retry would do for the selection (always free)."""
+        label, tip = self.tr("&Retry"), self.tr("Pick the job up where it stopped, at no new cost")
+        if len(kinds) == 1:
+            kind = next(iter(kinds))
+            label, tip = {
+                RetryKind.CHECK: (
+                    self.tr("&Retry: check again"),
+                    self.tr("Check the clip again on this computer; nothing is sent"),
+                ),
+                RetryKind.SEND: (
+                    self.tr("&Retry: send (already confirmed)"),
+                    self.tr(
+                        "Send the paid job you already confirmed, which never reached Kling; "
+                        "no new job is added"
+                    ),
+                ),
+                RetryKind.TRACK: (
+                    self.tr("&Retry: track again"),
+                    self.tr("Ask Kling about the same job again; nothing new is charged"),
+                ),
+                RetryKind.DOWNLOAD: (
+                    self.tr("&Retry: download again"),
+                    self.tr("Download the result again; it is already paid for"),
+                ),
+            }[kind]
+        keys = self.retry_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.retry_action.setText(label)
+        self.retry_action.setToolTip(f"{tip} ({keys})")
+
+    def _contextual_actions(self) -> tuple[QAction, ...]:
+        """Row buttons shown only when they apply to the selection."""
+        return (
+            self.retry_action,
+            self.resubmit_action,
+            self.resolve_action,
+            self.stop_action,
+            self.cancel_action,
+        )
 
     def resolve_selected(self) -> None:
         for job in self.selected_jobs():
             if job.state is not JobState.UNCERTAIN:
                 continue
-            choice = self.interactions.resolve_uncertain(self, job)
+            request = self._spend_request([job], paid_jobs_to_resend)
+            choice = self.interactions.resolve_uncertain(self, job, request)
             if choice is not None:
                 self._safely(self.runner.resolve_uncertain, job.id, resubmit=choice)
 
@@ -1258,6 +1487,55 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._accounts_settled()
 
+    def _account_chosen(self, *_args: object) -> None:
+        email = self.account_combo.currentData()
+        if isinstance(email, str) and email and email not in self._balances:
+            self._refresh_balances({email})
+
+    def _refresh_balances(self, emails: set[str]) -> None:
+        """Ask useapi.net for each account's credits (``GET /accounts/{email}``, off the GUI
+        thread), for the status bar and the paid confirmations. The demo spends nothing."""
+        if self.is_demo or self._token_pending or not self.context.client_source.has_token:
+            return
+        factory = self.context.client_source.factory
+        for email in sorted(e for e in emails if e and e not in self._balance_asked):
+            self._balance_asked.add(email)
+
+            def fetch(email: str = email) -> tuple[str, int | None]:
+                client = factory()
+                if client is None:
+                    return email, None
+                try:
+                    account = client.get_account(email)
+                finally:
+                    client.close()
+                return email, account.balance.total if account.balance is not None else None
+
+            def failed(exc: BaseException, email: str = email) -> None:
+                # Unknown credits are not shown (never guessed); the next batch asks again.
+                log.info("Could not read the credits of %s: %s", email, exc)
+                self._balance_asked.discard(email)
+
+            run_in_thread(fetch, self._balance_arrived, failed)
+
+    def _balance_arrived(self, answer: tuple[str, int | None]) -> None:
+        if not self._alive():
+            return
+        email, total = answer
+        self._balance_asked.discard(email)
+        self._balances[email] = total
+        self._update_status()
+
+    def _spend_request(self, jobs: list[Job], paid_jobs: Callable[[Job], int]) -> SpendRequest:
+        """What the confirmation of a paid action shows: accounts, clips, jobs, credits."""
+        return spend_request(
+            jobs,
+            paid_jobs,
+            default_email=self.settings.default_email,
+            balances=self._balances,
+            demo=self.is_demo,
+        )
+
     def _alive(self) -> bool:
         import shiboken6
 
@@ -1266,6 +1544,10 @@ class MainWindow(QMainWindow):
     # -- reacting to the runner -----------------------------------------------------------
 
     def _files_added(self, ids: list[int]) -> None:
+        for job_id in ids:
+            job = self.runner.job(job_id)
+            if job is not None:
+                self._adding.pop(str(job.input_path), None)
         if ids:
             self._select_job(ids[-1])
 
@@ -1296,6 +1578,14 @@ class MainWindow(QMainWindow):
 
     def _batch_finished(self, summary: BatchSummary) -> None:
         self.notifier.batch_finished(summary)
+        # Kling charged what ran: ask for the credits again.
+        emails = {j.email or self.settings.default_email for j in summary.done + summary.failed}
+        self._balance_asked -= emails
+        self._refresh_balances(emails)
+
+    def _store_trouble(self, sentence: str) -> None:
+        """The runner could not write the job list (locked by another program, disk full)."""
+        self.message_bar.show_message(sentence, Level.WARNING)
 
     def _connection_changed(self, online: bool, sentence: str) -> None:
         self._connection = (online, sentence)
@@ -1328,15 +1618,30 @@ class MainWindow(QMainWindow):
         jobs = self.selected_jobs()
         single = len(jobs) == 1
         states = {j.state for j in jobs}
+        kinds = {self.runner.retry_kind(j.id) for j in jobs}
+        free = kinds & _FREE_RETRIES
         self.preview_action.setEnabled(single)
         self.reveal_action.setEnabled(single)
         self.copy_link_action.setEnabled(any(j.result_url for j in jobs))
-        self.retry_action.setEnabled(bool(states & _RETRYABLE))
+        self.retry_action.setEnabled(bool(free))
+        self._label_retry(free)
+        self.resubmit_action.setEnabled(RetryKind.RESUBMIT in kinds)
         self.stop_action.setEnabled(JobState.PROCESSING in states)
         self.resolve_action.setEnabled(JobState.UNCERTAIN in states)
-        self.remove_action.setEnabled(any(s.is_final for s in states))
+        self.cancel_action.setEnabled(bool(states & dialogs.CANCELLABLE))
+        self.remove_action.setEnabled(bool(jobs))
+        for button in self.row_buttons:
+            action = button.defaultAction()
+            if action in self._contextual_actions():
+                button.setVisible(action.isEnabled())
+        self.undo_action.setEnabled(bool(self._removed))
         all_jobs = self.model.jobs()
-        self.retry_all_action.setEnabled(any(j.state is JobState.FAILED for j in all_jobs))
+        self.retry_all_action.setEnabled(
+            any(
+                j.state is JobState.FAILED and self.runner.retry_kind(j.id) in _FREE_RETRIES
+                for j in all_jobs
+            )
+        )
         ready = sum(1 for j in all_jobs if j.state is JobState.READY)
         self.add_sound_action.setEnabled(ready > 0)
         self.add_sound_button.setEnabled(ready > 0)
@@ -1385,6 +1690,9 @@ class MainWindow(QMainWindow):
             account = self.tr("No token")
         else:
             account = email if isinstance(email, str) and email else self.tr("Default account")
+            credits = self._balances.get(email) if isinstance(email, str) else None
+            if credits is not None:
+                account += " · " + self.tr("%1 credits").replace("%1", f"{credits:,}")
         self.account_label.setText(account)
         if self._connection is None:
             self.connection_label.setText(self.tr("Simulator") if self.is_demo else "")
@@ -1424,8 +1732,8 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
 
-# Stopped jobs "retry" by tracking the same task again: nothing new is charged.
-_RETRYABLE = frozenset({JobState.FAILED, JobState.REJECTED, JobState.STOPPED})
+#: What Retry does: never a new paid job (that is "Send again (new paid job)…").
+_FREE_RETRIES = frozenset({RetryKind.CHECK, RetryKind.SEND, RetryKind.TRACK, RetryKind.DOWNLOAD})
 
 
 def _count_group(state: JobState) -> str:
@@ -1439,6 +1747,10 @@ def _count_group(state: JobState) -> str:
     if state.is_active:
         return tr("in progress")
     return tr("need attention")
+
+
+def _quoted(name: str) -> str:
+    return f"“{name}”"
 
 
 def _escape(text: str) -> str:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kling_desktop.gui.job_table import message_text
 from kling_desktop.jobs.model import Job
 from kling_desktop.runner.engine import BatchSummary
 
@@ -138,7 +139,7 @@ def summary_text(summary: BatchSummary) -> tuple[str, str, Level]:
         title = tr("%1 need your attention").replace("%1", count_clips(len(failed)))
         body = _names(failed)
         if failed[0].error_message:
-            body += " — " + failed[0].error_message
+            body += " — " + message_text(failed[0])
         if done:
             body += " " + tr("%1 finished with sound.").replace("%1", count_clips(len(done)))
         return title, body, Level.ERROR

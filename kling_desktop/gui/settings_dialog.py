@@ -110,7 +110,11 @@ class SettingsDialog(QDialog):
         self.keep_original_sound = QCheckBox(label("keep_original_sound"), self)
         self.auto_start = QCheckBox(label("auto_start"), self)
         self.auto_start.setToolTip(
-            self.tr("Each clip uses Kling credits; when off, nothing is sent until you press Go.")
+            self.tr(
+                "Each dropped or opened clip starts a paid Kling job at once, without the "
+                "Add sound confirmation. When off, nothing is sent until you press Add sound "
+                "and confirm."
+            )
         )
         self.notifications = QCheckBox(label("notifications"), self)
 

@@ -14,26 +14,33 @@ from pytestqt.qtbot import QtBot
 
 from kling_desktop.accounts.vault import Vault
 from kling_desktop.api.client import KlingClient
-from kling_desktop.api.models import Account
+from kling_desktop.api.models import Account, Balance
 from kling_desktop.context import ClientSource
 from kling_desktop.gui.launch import AppContext, build_context, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
+from kling_desktop.gui.spend import SpendRequest
+from kling_desktop.jobs.duplicates import Duplicate
 from kling_desktop.jobs.model import Job
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.paths import app_paths
+from kling_desktop.runner.engine import JobRunner
 from kling_desktop.settings import Settings
 from kling_desktop.simulator import DEMO_TOKEN, Simulator
 from tests.gui.fakes import FakeRunner
 
 
 class StubClient:
-    """Answers ``list_accounts`` from memory (the fake-runner tests need no server)."""
+    """Answers ``list_accounts`` and ``get_account`` from memory (the fake-runner tests need
+    no server)."""
 
     def __init__(self, accounts: list[Account]) -> None:
         self.accounts = accounts
 
     def list_accounts(self) -> list[Account]:
         return list(self.accounts)
+
+    def get_account(self, email: str) -> Account:
+        return next(a for a in self.accounts if a.email == email)
 
     def close(self) -> None:
         pass
@@ -42,7 +49,10 @@ class StubClient:
 class StubClientSource(ClientSource):
     def __init__(self, token: str | None) -> None:
         super().__init__("http://127.0.0.1:9/v1/kling", token)
-        self.accounts = [Account("demo@example.com", max_jobs=3), Account("b@example.com")]
+        self.accounts = [
+            Account("demo@example.com", max_jobs=3, balance=Balance(total=56_000)),
+            Account("b@example.com"),
+        ]
 
     def factory(self) -> KlingClient | None:
         return StubClient(self.accounts) if self.has_token else None  # type: ignore[return-value]
@@ -54,22 +64,46 @@ class AnsweringInteractions(Interactions):
     def __init__(self) -> None:
         super().__init__()
         self.asked: list[tuple[str, object]] = []
+        #: What each paid confirmation showed (add sound, send again, resolve).
+        self.requests: list[SpendRequest] = []
+        self.duplicates: list[list[Duplicate]] = []
         self.spend_answer = True
+        self.resend_answer = True
+        self.remove_answer = True
+        self.duplicates_answer = True
         self.stop_answer = True
         self.resolve_answer: bool | None = True
         self.close_answer = True
         self.files_to_choose: list[Path] = []
 
-    def confirm_spend(self, parent: QWidget, count: int, *, demo: bool = False) -> bool:
-        self.asked.append(("spend", count))
+    def confirm_spend(self, parent: QWidget, request: SpendRequest) -> bool:
+        self.asked.append(("spend", request.paid_jobs))
+        self.requests.append(request)
         return self.spend_answer
+
+    def confirm_resend(self, parent: QWidget, jobs: list[Job], request: SpendRequest) -> bool:
+        self.asked.append(("resend", [j.id for j in jobs]))
+        self.requests.append(request)
+        return self.resend_answer
+
+    def confirm_remove(self, parent: QWidget, jobs: list[Job]) -> bool:
+        self.asked.append(("remove", [j.id for j in jobs]))
+        return self.remove_answer
+
+    def confirm_duplicates(
+        self, parent: QWidget, duplicates: list[Duplicate], *, auto_start: bool
+    ) -> bool:
+        self.asked.append(("duplicates", [d.path.name for d in duplicates]))
+        self.duplicates.append(list(duplicates))
+        return self.duplicates_answer
 
     def confirm_stop_tracking(self, parent: QWidget, jobs: list[Job]) -> bool:
         self.asked.append(("stop", [j.id for j in jobs]))
         return self.stop_answer
 
-    def resolve_uncertain(self, parent: QWidget, job: Job) -> bool | None:
+    def resolve_uncertain(self, parent: QWidget, job: Job, request: SpendRequest) -> bool | None:
         self.asked.append(("resolve", job.id))
+        self.requests.append(request)
         return self.resolve_answer
 
     def confirm_close(self, parent: QWidget, uploads: int) -> bool:
@@ -180,7 +214,9 @@ def real_window(
     """
     contexts: list[AppContext] = []
 
-    def make(**overrides: object) -> tuple[MainWindow, AppContext]:
+    def make(
+        *, transfer_backoff_s: float | None = None, **overrides: object
+    ) -> tuple[MainWindow, AppContext]:
         options: dict[str, object] = {
             "base_url": simulator.url,
             "token": DEMO_TOKEN,
@@ -188,6 +224,15 @@ def real_window(
         }
         options.update(overrides)
         context = build_context(demo=False, vault=Vault(), **options)  # type: ignore[arg-type]
+        if transfer_backoff_s is not None:
+            # Failed transfers retry after this long (the app's 2 s, doubling, is slow for tests).
+            context.runner.shutdown()
+            context.runner = JobRunner(
+                context.store,
+                context.client_source.factory,
+                context.settings,
+                transfer_backoff_s=transfer_backoff_s,
+            )
         contexts.append(context)
         window = MainWindow(context, interactions=interactions)
         window.closed.connect(context.close)

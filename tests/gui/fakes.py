@@ -33,6 +33,7 @@ class FakeRunner(QObject):
         self._jobs: dict[int, Job] = {j.id: j for j in jobs}
         self._progress: dict[int, Progress] = {}
         self.calls: list[tuple[str, Any]] = []
+        self.sending: set[int] = set()  # jobs remove_many keeps (their submit is in flight)
         self._next = max(self._jobs, default=0) + 1
 
     # -- what the window calls ----------------------------------------------------------
@@ -76,6 +77,19 @@ class FakeRunner(QObject):
     def resubmit(self, job_id: int) -> None:
         self.calls.append(("resubmit", job_id))
 
+    def found(self, job_id: int, task_id: int) -> None:
+        self.calls.append(("found", (job_id, task_id)))
+
+    def cancel(self, job_id: int) -> None:
+        self.calls.append(("cancel", job_id))
+        job = self._jobs.get(job_id)
+        if job is not None and job.state in (
+            JobState.QUEUED,
+            JobState.UPLOADING,
+            JobState.WAITING_SLOT,
+        ):
+            self.set_state(job_id, JobState.READY)
+
     def retry_all_failed(self) -> None:
         self.calls.append(("retry_all_failed", None))
 
@@ -83,10 +97,28 @@ class FakeRunner(QObject):
         self.calls.append(("stop_tracking", job_id))
         self.set_state(job_id, JobState.STOPPED)
 
-    def remove(self, job_id: int) -> None:
-        self.calls.append(("remove", job_id))
-        del self._jobs[job_id]
-        self.job_removed.emit(job_id)
+    def remove(self, job_id: int) -> list[Job]:
+        return self.remove_many([job_id])
+
+    def remove_many(self, job_ids: Iterable[int]) -> list[Job]:
+        """Like the runner: a job whose paid request is being sent (``sending``) is kept."""
+        removed = []
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is None or job_id in self.sending:
+                continue
+            self.calls.append(("remove", job_id))
+            del self._jobs[job_id]
+            removed.append(job)
+            self.job_removed.emit(job_id)
+        return removed
+
+    def restore(self, jobs: Sequence[Job]) -> None:
+        self.calls.append(("restore", [j.id for j in jobs]))
+        for job in jobs:
+            if job.id not in self._jobs:
+                self._jobs[job.id] = job
+                self.job_added.emit(job)
 
     def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None:
         self.calls.append(("resolve_uncertain", (job_id, resubmit)))

@@ -39,7 +39,8 @@ ONE_OF_EACH = (
     _job(1, JobState.READY),
     _job(2, JobState.PROCESSING, task_id=7, submitted_at=1000.0),
     _job(3, JobState.DONE, result_url="https://cdn.example/r.mp4", output_path=Path("/r.mp4")),
-    _job(4, JobState.FAILED, error_message="Kling refused the clip."),
+    # A refused submit: nothing charged, its confirmed request is still to send (free Retry).
+    _job(4, JobState.FAILED, error_message="Kling refused the clip.", confirmed_requests=1),
     _job(5, JobState.UNCERTAIN, error_message="No answer to the submit."),
     _job(6, JobState.UPLOADING),
 )
@@ -66,19 +67,21 @@ def test_actions_follow_the_selected_jobs_state(fake_window: FakeWindowFactory) 
     window, _ = fake_window(ONE_OF_EACH)
     enabled = {
         1: {"preview", "reveal", "remove"},
-        2: {"preview", "reveal", "stop"},
+        2: {"preview", "reveal", "stop", "remove"},
         3: {"preview", "reveal", "remove", "copy"},
         4: {"preview", "reveal", "remove", "retry"},
-        5: {"preview", "reveal", "remove", "resolve"},
-        6: {"preview", "reveal"},
+        5: {"preview", "reveal", "remove", "resolve", "resubmit"},
+        6: {"preview", "reveal", "remove", "cancel"},
     }
     actions = {
         "preview": window.preview_action,
         "reveal": window.reveal_action,
         "copy": window.copy_link_action,
         "retry": window.retry_action,
+        "resubmit": window.resubmit_action,
         "stop": window.stop_action,
         "resolve": window.resolve_action,
+        "cancel": window.cancel_action,
         "remove": window.remove_action,
     }
     for job_id, names in enabled.items():

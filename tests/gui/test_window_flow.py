@@ -77,7 +77,7 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
     # Dropped before the account list arrived, the clips still go to the chosen account.
     assert {j.email for j in window.model.jobs()} == {"demo@example.com"}
     # Nothing is spent on a drop.
-    assert context.runner.counts()[JobState.QUEUED] == 0
+    assert not [j for j in context.runner.jobs() if j.state is JobState.QUEUED]
     # The actions follow the runner's news within REFRESH_INTERVAL_MS.
     qtbot.waitUntil(window.add_sound_button.isEnabled)
     assert "2 clips" in window.add_sound_button.text()
