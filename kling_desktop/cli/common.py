@@ -12,6 +12,7 @@ from kling_desktop.api import errors
 from kling_desktop.api.client import KlingClient
 from kling_desktop.cli import EXIT_USAGE
 from kling_desktop.context import CommandContext
+from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import Job
 
 
@@ -66,6 +67,11 @@ def job_json(job: Job) -> dict[str, Any]:
         "task_id": job.task_id,
         "output": str(job.output_path) if job.output_path else None,
         "error": job.error_message or None,
+        # Money: paid requests sent (≤ confirmed), what the user confirmed, and what
+        # `kling-desktop retry` would do ("resubmit": only with --resubmit, a new paid job).
+        "paid_submits": job.paid_submits,
+        "confirmed_requests": job.confirmed_requests,
+        "retry": policy.retry_kind(job).value,
     }
 
 
