@@ -66,13 +66,12 @@ class Holder:
         return f"{what} ({where})"
 
 
-def describe_holder(holder: Holder | None) -> str:
-    return holder.describe() if holder else "another Kling Desktop"
-
-
-def _capital(text: str) -> str:
-    """A sentence's first word capitalised — but ``kling-desktop resume`` is a command name."""
-    return text if text.startswith("kling-desktop") else text[:1].upper() + text[1:]
+def describe_holder(holder: Holder | None, *, start: bool = False) -> str:
+    """The holder in words; ``start``: to begin a sentence (a command name stays as it is)."""
+    text = holder.describe() if holder else "another Kling Desktop"
+    if start and not text.startswith("kling-desktop"):
+        text = text[:1].upper() + text[1:]
+    return text
 
 
 class LockBusy(Exception):
@@ -138,11 +137,13 @@ class InstanceLock:
             if self.try_acquire():
                 return
         holder = self.holder() or holder
-        raise LockBusy(
-            f"{_capital(describe_holder(holder))} is still using the job list in {self.data_dir}; "
-            "try again when it has finished.",
-            holder,
+        who = describe_holder(holder, start=True)
+        then = (
+            "close it (or add the clips there), then try again"
+            if holder is not None and holder.is_window
+            else "try again when it has finished"
         )
+        raise LockBusy(f"{who} is still using the job list in {self.data_dir}; {then}.", holder)
 
     def release(self) -> None:
         if self._file is None:
@@ -260,9 +261,11 @@ def release_all() -> None:
 
 
 def waiting_sentence(holder: Holder | None) -> str:
+    """What an engine command says, once, when it has to wait for the lock."""
+    until = "it is closed" if holder is not None and holder.is_window else "it has finished"
     return (
-        f"{_capital(describe_holder(holder))} is using this job list; "
-        "waiting for it to finish (Ctrl-C to give up)…"
+        f"{describe_holder(holder, start=True)} is using this job list; "
+        f"waiting until {until} (Ctrl-C to give up)…"
     )
 
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
-from kling_desktop import APP_ID, APP_NAME, __version__
+from kling_desktop import APP_ID, APP_NAME, __version__, instance
 from kling_desktop.context import ClientSource
 from kling_desktop.gui.main_window import Interactions, MainWindow
+from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import AppPaths, app_paths
@@ -160,6 +161,7 @@ class Launcher(QObject):
         self.interactions = interactions
         self.context: AppContext | None = None
         self.window: MainWindow | None = None
+        self.server: QObject | None = None  # the hand-off socket (listen_for_hand_offs)
 
     def open(
         self, *, demo: bool, files: list[Path] | None = None, **overrides: object
@@ -171,6 +173,9 @@ class Launcher(QObject):
         window.closed.connect(lambda: self._window_closed(window, context))
         self.context, self.window = context, window
         window.show()
+        notes = context.store.notes()  # a damaged job list set aside, rows left out
+        if notes:
+            window.message_bar.show_message(" ".join(notes), Level.WARNING)
         if files:
             window.add_paths(files)  # they wait in the window until the accounts are known
         if context.token_pending:
@@ -202,6 +207,26 @@ class Launcher(QObject):
     def shutdown(self) -> None:
         if self.window is not None:
             self.window.close_for_switch()
+
+    def listen_for_hand_offs(self, data_dir: Path) -> None:
+        """Take files from later starts on ``data_dir`` (this process holds its lock)."""
+        self.server = instance.serve_hand_offs(data_dir, self.receive_files, self)
+
+    def receive_files(self, files: list[Path]) -> bool:
+        """Files handed over by a second start (``kling-desktop clip.mp4`` while this window
+        runs): show the window and add them as if dropped. ``False``: no window to take them."""
+        window = self.window
+        if window is None:
+            return False
+        log.info("Another start handed over %d file(s)", len(files))
+        if window.isMinimized():
+            window.showNormal()
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        if files:
+            window.add_paths(files)
+        return True
 
 
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -243,15 +268,103 @@ def make_application(qt_args: list[str]) -> QApplication:
     return app
 
 
+def _tell(qt_args: list[str], text: str) -> None:
+    """A sentence for someone who started the app: on stderr and in a message box."""
+    print(f"kling-desktop: {text}", file=sys.stderr, flush=True)
+    app = make_application(qt_args)
+    if app.platformName() not in ("offscreen", "minimal"):  # nobody there to click it
+        QMessageBox.warning(None, APP_NAME, text)
+
+
+def wait_for_engine(lock: instance.InstanceLock, holder: instance.Holder | None) -> bool | None:
+    """A command (``kling-desktop resume``…) holds the job list: say so, and wait for it.
+
+    ``True`` once this process holds the lock; ``False`` when the user gave up; ``None``
+    when a window took the lock meanwhile (the files then go to it). Needs a QApplication.
+    """
+    who = instance.describe_holder(holder, start=True)
+    box = QMessageBox(
+        QMessageBox.Icon.Information,
+        APP_NAME,
+        QApplication.translate("Launch", "{who} is using the job list.").format(who=who),
+        QMessageBox.StandardButton.Cancel,
+    )
+    box.setInformativeText(
+        QApplication.translate("Launch", "Kling Desktop opens as soon as it has finished.")
+    )
+    outcome: list[bool | None] = [False]
+
+    def poll() -> None:
+        if lock.try_acquire():
+            outcome[0] = True
+        else:
+            now = lock.holder()
+            if now is None or not now.is_window:
+                return
+            outcome[0] = None
+        box.done(0)
+
+    timer = QTimer(box)
+    timer.setInterval(200)
+    timer.timeout.connect(poll)
+    timer.start()
+    box.exec()
+    timer.stop()
+    return outcome[0]
+
+
+def second_start(lock: instance.InstanceLock, files: list[Path], qt_args: list[str]) -> int | None:
+    """This start found the data folder's lock held (DESIGN §4.8). A window holds it: hand it
+    the files and exit 0. A command holds it: wait for it (``None``: the lock is ours now,
+    start the window). Never a second engine on the same job list."""
+    while True:
+        holder = lock.holder()
+        if holder is None or holder.is_window:
+            if instance.hand_off(lock.data_dir, files):
+                where = instance.describe_holder(holder)
+                log.info("Handed %d file(s) to %s", len(files), where)
+                if files:
+                    print(f"kling-desktop: the clips were added to {where}.", file=sys.stderr)
+                return 0
+            if lock.try_acquire():  # it has just quit
+                return None
+            if lock.holder() not in (None, holder):
+                continue  # someone else took over meanwhile: look again
+            who = instance.describe_holder(holder, start=True)
+            _tell(
+                qt_args,
+                f"{who} is already open on this job list but did not answer. Close it (or "
+                "wait until it responds), then try again.",
+            )
+            return 2
+        make_application(qt_args)
+        print(f"kling-desktop: {instance.waiting_sentence(holder)}", file=sys.stderr, flush=True)
+        got = wait_for_engine(lock, holder)
+        if got is True:
+            return None
+        if got is False:
+            return 2
+        # A window took the job list meanwhile: hand the files to it.
+
+
 def run_gui(argv: list[str]) -> int:
     """The window's entry point; returns the process exit code."""
     args, qt_args = _parse(argv)
     paths = app_paths().ensure()
     setup_logging(paths.log_file)
+    files = [p.expanduser().absolute() for p in args.files]
+    # One process per data folder, held until this process ends (DESIGN §4.8); the demo's
+    # folder lives inside it, so it is covered too.
+    lock = instance.InstanceLock(paths.data_dir, instance.WINDOW)
+    if not lock.try_acquire():
+        code = second_start(lock, files, qt_args)
+        if code is not None:
+            return code
     log.info("Kling Desktop %s starting%s", __version__, " (demo)" if args.demo else "")
     app = make_application(qt_args)
     launcher = Launcher(cast("Vault", _VaultOnFirstUse()))
-    files = [p.expanduser().absolute() for p in args.files]
+    # Listen once the window is up: a second start meanwhile retries its hand-off a while.
+    QTimer.singleShot(0, lambda: launcher.listen_for_hand_offs(paths.data_dir))
     try:
         launcher.open(demo=args.demo, files=files)
     except Exception as exc:
