@@ -14,8 +14,8 @@ from pathlib import Path
 
 from kling_desktop.cli import EXIT_OK
 from kling_desktop.cli.common import UsageError, fail_usage, job_line, print_jobs_json
-from kling_desktop.instance import InstanceLock
-from kling_desktop.jobs.store import JobStore, StoreError
+from kling_desktop.instance import InstanceLock, describe_holder
+from kling_desktop.jobs.store import JobStore, StoreDamaged, StoreError
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import app_paths
 
@@ -42,9 +42,20 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(paths.log_file)
     # Only look whether someone holds the lock (an instant, never waiting): moving a file
     # aside under a running window or `resume` would lose what they write next.
-    in_use = InstanceLock(paths.data_dir, "kling-desktop jobs").is_held_elsewhere()
+    lock = InstanceLock(paths.data_dir, "kling-desktop jobs")
+    in_use = lock.is_held_elsewhere()
     try:
-        store = open_job_list(paths.database, recover=not in_use)
+        try:
+            store = open_job_list(paths.database, recover=not in_use)
+        except UsageError as exc:
+            if isinstance(exc.__cause__, StoreDamaged):
+                raise UsageError(
+                    f"The job list {paths.database} is damaged ({exc.__cause__.damage}); "
+                    f"{describe_holder(lock.holder())} is using it, so it stays as it is "
+                    "until Kling Desktop or `kling-desktop resume` next starts and sets it "
+                    "aside."
+                ) from exc
+            raise
         try:
             jobs = store.all()
         except sqlite3.Error as exc:

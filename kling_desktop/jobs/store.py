@@ -115,6 +115,10 @@ class SubmitNotAllowed(StoreError):
 class StoreDamaged(StoreError):
     """The file is not a readable job database, and was not set aside (``recover=False``)."""
 
+    def __init__(self, message: str, path: Path, damage: str) -> None:
+        super().__init__(message)
+        self.path, self.damage = path, damage
+
 
 class JobStore:
     def __init__(self, path: Path, *, recover: bool = True) -> None:
@@ -145,7 +149,9 @@ class JobStore:
         if damage is not None and not recover:
             raise StoreDamaged(
                 f"The job list {path} is damaged ({damage}) and another Kling Desktop is "
-                "using it; it is set aside when the app or `kling-desktop resume` next starts."
+                "using it; it is set aside when the app or `kling-desktop resume` next starts.",
+                path,
+                damage,
             )
         if damage is not None:
             self.damaged_copy = _set_aside(path, damage)

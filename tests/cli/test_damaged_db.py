@@ -4,6 +4,7 @@ traceback (issue 10): the real ``kling-desktop`` in a subprocess, on its own hom
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kling_desktop.instance import InstanceLock
 from kling_desktop.jobs.model import JobOptions, JobState
 from kling_desktop.jobs.store import SCHEMA_VERSION, JobStore
 from tests.cli.conftest import RunCli, jobs_json
@@ -145,4 +147,27 @@ def test_a_newer_database_keeps_its_sentence_and_stays(app_home: Path, run_cli: 
         assert result.returncode == 2
         assert "was written by a newer Kling Desktop" in result.stderr
         assert result.stdout == "" or json.loads(result.stdout) is None
+    assert damaged_copies(app_home) == []
+
+
+def test_jobs_leaves_a_damaged_list_alone_while_another_process_uses_it(
+    app_home: Path, run_cli: RunCli
+) -> None:
+    # Moving the file from under a running window would lose what it writes next: `jobs`
+    # only says so; the holder (or the next start) sets it aside.
+    original = garbage(app_home)
+    holder = InstanceLock(app_home / "data", "kling-desktop resume")
+    assert holder.try_acquire()
+    try:
+        result = run_cli("jobs")
+    finally:
+        holder.release()
+    assert_no_traceback(result.stderr)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"kling-desktop: The job list {database(app_home)} is damaged (it is not a database "
+        f"file); kling-desktop resume (process {os.getpid()}) is using it, so it stays as it "
+        "is until Kling Desktop or `kling-desktop resume` next starts and sets it aside.\n"
+    )
+    assert database(app_home).read_bytes() == original
     assert damaged_copies(app_home) == []
