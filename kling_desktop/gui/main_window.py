@@ -1585,6 +1585,13 @@ class MainWindow(QMainWindow):
 
     def _store_trouble(self, sentence: str) -> None:
         """The runner could not write the job list (locked by another program, disk full)."""
+        if not sentence.rstrip().endswith("tries again."):
+            # A change the user just made (adding, starting, removing, restoring clips) was
+            # not written and is not retried by the runner: say so plainly.
+            sentence += " " + self.tr(
+                "Your last change to the list may not have been saved: check the list and do "
+                "it again."
+            )
         self.message_bar.show_message(sentence, Level.WARNING)
 
     def _connection_changed(self, online: bool, sentence: str) -> None:
