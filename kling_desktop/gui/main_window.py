@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
             tip=self.tr("Pick the job up where it stopped, at no new cost"),
         )  # fmt: skip
         self.retry_all_action = self._action(
-            self.tr("Retry all &failed (no new cost)"), self.retry_all_failed, "Ctrl+Shift+R",
+            self.tr("Retry a&ll failed (no new cost)"), self.retry_all_failed, "Ctrl+Shift+R",
             tip=self.tr(
                 "Track, download or send again what failed — never a new paid Kling job"
             ),
@@ -461,6 +461,8 @@ class MainWindow(QMainWindow):
                 "Start a new paid Kling job for a clip Kling failed or lost (asks first)"
             ),
         )  # fmt: skip
+        # Its button keeps the "…" (Qt drops it from an action's icon text): a question follows.
+        self.resubmit_action.setIconText(self.tr("Send again (new paid job)…"))
         self.cancel_action = self._action(
             self.tr("Ca&ncel (back to Ready)"), self.cancel_selected, "Esc",
             icon=SP.SP_DialogCancelButton, context=table_only,

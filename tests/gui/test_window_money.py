@@ -454,6 +454,14 @@ def test_every_new_action_is_in_a_menu_and_keyed_or_named(fake_window: FakeWindo
         assert "&" in action.text(), action.text()  # a mnemonic in its menu
     assert window.undo_action.shortcut().toString() == "Ctrl+Z"
     assert window.retry_action.shortcut().toString() == "Ctrl+R"
+    keys = [
+        a.text()[a.text().index("&") + 1].lower()
+        for a in window.jobs_menu.actions()
+        if "&" in a.text()
+    ]
+    assert len(keys) == len(set(keys)), keys  # each Jobs item has its own mnemonic
+    buttons = {b.defaultAction(): b for b in window.row_buttons}
+    assert buttons[window.resubmit_action].text() == "Send again (new paid job)…"
 
 
 # -- item 7: duplicates ---------------------------------------------------------------------
