@@ -153,8 +153,13 @@ class Job:
 
     @property
     def reply_ref(self) -> str:
-        """What goes to the service as ``replyRef``: the user's own, else our job id."""
-        return self.options.reply_ref or f"kling-desktop-{self.uid}"
+        """What goes to the service as ``replyRef``: the user's own, else our job id — and,
+        from a job's second paid request on, its number, so a lookup for one request never
+        finds another's task."""
+        if self.options.reply_ref:
+            return self.options.reply_ref
+        base = f"kling-desktop-{self.uid}"
+        return base if self.paid_submits <= 1 else f"{base}-{self.paid_submits}"
 
     @property
     def name(self) -> str:

@@ -526,6 +526,9 @@ def resubmit(job: Job) -> Decision:
             "task_id": None,
             "work_id": None,
             "result_url": "",
+            # A fresh upload: the new request's input then tells its task from the old one's.
+            "upload_url": "",
+            "upload_attempts": 0,
             "reconcile_attempts": 0,
             "slot_wait_since": None,
         },
@@ -596,6 +599,11 @@ def sentence(exc: BaseException) -> str:
 def _sentence(exc: BaseException) -> str:
     # What is stored in the job list or printed is redacted like the log (no token, password).
     text = redact(str(exc)).strip() or type(exc).__name__
-    if not isinstance(exc, errors.ApiError | Cancelled) and not _is_no_client(exc):
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        text = f"The result could not be saved ({exc.strerror}{where})"
+    elif not isinstance(exc, errors.ApiError | Cancelled) and not (
+        _is_no_client(exc) or _is_result_invalid(exc)
+    ):
         text = f"Unexpected problem: {text}. Details are in the log."
     return text if text.endswith((".", "!", "?", "”")) else text + "."

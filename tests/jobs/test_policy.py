@@ -619,3 +619,23 @@ def test_error_text_stored_for_a_job_is_redacted() -> None:
     )
     decision = policy.after_task(job(S.PROCESSING, task_id=77), failed, NOW)
     assert "hunter2" not in decision.changes["error_message"]
+
+
+def test_a_second_paid_request_is_told_apart_from_the_first() -> None:
+    first = job(S.SUBMITTING, paid_submits=1, confirmed_requests=1, upload_url="u1")
+    uncertain = first.replace(**policy.after_reconcile(first, None, NOW).changes)
+    again = uncertain.replace(**policy.resubmit(uncertain).changes)
+    assert again.upload_url == ""  # uploaded anew: the new task's input is its own
+    second = again.replace(paid_submits=2, state=S.SUBMITTING)
+    assert second.reply_ref != first.reply_ref
+    assert second.reply_ref.startswith(first.reply_ref)
+
+
+def test_local_failures_read_as_sentences_not_bugs() -> None:
+    current = job(S.DOWNLOADING, task_id=5, result_url="r", download_attempts=9)
+    full = OSError(28, "No space left on device", "/videos/a.sound.mp4")
+    message = policy.after_download_error(current, full, NOW).changes["error_message"]
+    assert message.startswith("The result could not be saved (No space left on device")
+    bad = pipeline.ResultInvalid("it has no sound track")
+    message = policy.after_download_error(current, bad, NOW).changes["error_message"]
+    assert "Unexpected" not in message and "no sound track" in message
