@@ -20,6 +20,7 @@ import heapq
 import itertools
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -183,6 +184,7 @@ class JobRunner(QObject):
         self._transfer_pool = _pool(settings.concurrency)
         self._net_pool = _pool(4)
         self._db_pool = _pool(1)
+        self._store_wait = threading.Event()  # set at shutdown: stop waiting for a lock
         self._relay = _Relay(self)
         self._relay.changed.connect(self._on_changed)
         self._relay.progress.connect(self._on_progress)
@@ -446,6 +448,7 @@ class JobRunner(QObject):
     def shutdown(self, wait_ms: int = 5000) -> None:
         """Stop all work; every job stays in the store and resumes on the next start."""
         self._shutting_down = True
+        self._store_wait.set()
         self._tick.stop()
         self._due.clear()
         self._heap.clear()
@@ -600,13 +603,42 @@ class JobRunner(QObject):
         done: Callable[[Any], None] | None,
         failed: Callable[[BaseException], None],
     ) -> None:
-        """Run ``fn`` on ``pool``; ``done(result)`` or ``failed(exc)`` runs on this thread."""
+        """Run ``fn`` on ``pool``; ``done(result)`` or ``failed(exc)`` runs on this thread.
+
+        On the store pool, a write another process holds off (the database is locked past
+        the store's busy timeout) is tried again, in order, until it goes through: what the
+        user did while it was locked is kept, never dropped.
+        """
         if self._shutting_down:
             return
+        if pool is self._db_pool:
+            fn = self._until_written(fn)
         call_id = next(self._call_ids)
         step = _Step(call_id, fn, self._relay)
         self._calls[call_id] = (step, done or (lambda _: None), failed)
         pool.start(step)
+
+    def _until_written(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        backoff = policy.Backoff(base_s=0.5, cap_s=10.0)
+
+        def write() -> Any:
+            started = time.monotonic()
+            for attempt in itertools.count(1):
+                try:
+                    return fn()
+                except sqlite3.OperationalError as exc:
+                    busy = "locked" in str(exc) or "busy" in str(exc)
+                    if not busy or self._shutting_down or time.monotonic() - started > 600:
+                        raise
+                    log.warning("the job list is busy (%s); writing again", exc)
+                    self.store_trouble.emit(
+                        f"The job list is in use by another program ({exc}); your change is "
+                        "kept and saved as soon as it is free."
+                    )
+                    self._store_wait.wait(backoff.delay(attempt))
+            raise AssertionError("unreachable")
+
+        return write
 
     def _run(
         self,
@@ -1091,8 +1123,6 @@ def _unless_moved(state: JobState, decision: Decision) -> Callable[[Job], Decisi
 
 
 def _is_store_error(exc: BaseException) -> bool:
-    import sqlite3
-
     return isinstance(exc, sqlite3.Error | StoreError) and not isinstance(exc, JobGone)
 
 

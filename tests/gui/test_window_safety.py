@@ -297,15 +297,6 @@ def test_a_database_locked_by_another_process_does_not_freeze_the_window(
     assert "may not have been saved" in window.message_bar.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "JobRunner.add_files/start/remove_many/restore hand a failed write (sqlite3 "
-        "'database is locked' after the store's 5 s busy_timeout) to _store_failed, which "
-        "only reports it: the drop and the Add sound press made while another process held "
-        "the database are lost, not retried (runner/store fix, see the issue 10 report)"
-    ),
-)
 def test_what_the_user_did_while_the_database_was_locked_happens_once_it_is_free(
     qtbot: QtBot,
     real_window: RealWindowFactory,
