@@ -129,23 +129,9 @@ def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
     return label
 
 
-#: A few failure texts written for the command line name "Retry" for something the window
-#: offers under a clearer name; what the window says instead. In the window, Retry never
-#: starts a new paid job, and says what it does ("Retry: send (already confirmed)").
-_WINDOW_WORDING = {
-    "Nothing was charged for it; Retry sends it again.": (
-        "Nothing was charged for it. “Retry: send (already confirmed)” tries once more the "
-        "paid job you confirmed; it is charged only if Kling accepts it."
-    ),
-}
-
-
 def message_text(job: Job) -> str:
-    """The row's message: the job's error (worded for the window), else its warnings."""
-    text = job.error_message
-    for old, new in _WINDOW_WORDING.items():
-        text = text.replace(old, new)
-    return text or job.warnings
+    """The row's message: the job's error, else its warnings."""
+    return job.error_message or job.warnings
 
 
 ThumbnailMaker = Callable[[Path], Path | None]

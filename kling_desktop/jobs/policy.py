@@ -201,7 +201,9 @@ def after_submit_error(
             **give_back,
             "state": S.FAILED,
             "error_code": getattr(exc, "code", "refused"),
-            "error_message": _sentence(exc) + " Nothing was charged for it; Retry sends it again.",
+            "error_message": _sentence(exc)
+            + " Nothing was charged for it. Retry sends the paid job you confirmed once more;"
+            " it is charged only if Kling accepts it.",
         }
     )
 

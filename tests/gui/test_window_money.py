@@ -51,7 +51,10 @@ REFUSED = _job(
     S.FAILED,
     confirmed_requests=1,
     error_code="validation",
-    error_message="Kling refused the clip. Nothing was charged for it; Retry sends it again.",
+    error_message=(
+        "Kling refused the clip. Nothing was charged for it. Retry sends the paid job you "
+        "confirmed once more; it is charged only if Kling accepts it."
+    ),
 )
 DOWNLOAD_FAILED = _job(
     3,
@@ -249,13 +252,13 @@ def test_a_failed_jobs_message_never_says_retry_sends_it_again(
     window, _ = fake_window(ALL)
     shown = message_text(REFUSED)
     assert "Retry sends it again" not in shown
-    assert "“Retry: send (already confirmed)”" in shown and "Nothing was charged" in shown
+    assert "charged only if Kling accepts it" in shown and "Nothing was charged" in shown
     index = window.model.index(window.model.row_of(REFUSED.id), Column.MESSAGE)
     assert index.data() == shown
     _select(window, REFUSED.id)
     window._update_details()
     assert "Retry sends it again" not in window.details.text()
-    # The sentence is the policy's own, word for word (the window rewrites only that).
+    # The sentence is the policy's own, word for word.
     assert (
         policy.after_submit_error(
             REFUSED.replace(state=S.SUBMITTING, paid_submits=1),
@@ -263,7 +266,10 @@ def test_a_failed_jobs_message_never_says_retry_sends_it_again(
             0.0,
         )
         .changes["error_message"]
-        .endswith("Nothing was charged for it; Retry sends it again.")
+        .endswith(
+            "Nothing was charged for it. Retry sends the paid job you confirmed once more; "
+            "it is charged only if Kling accepts it."
+        )
     )
 
 
