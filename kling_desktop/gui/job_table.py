@@ -114,11 +114,19 @@ def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
     """The one-line status of a row: the engine's progress text (else the state's label),
     with the elapsed time of a timed phase ("Adding sound · 0:42")."""
     label = progress.text or QCoreApplication.translate("JobState", job.state.label)
+    now = now if now is not None else time.time()
+    if progress.until is not None and (job.state.is_active or job.state is JobState.UNCERTAIN):
+        left = max(0, round(progress.until - now))
+        return (
+            QCoreApplication.translate("JobTable", "%1 · next try in %2")
+            .replace("%1", label)
+            .replace("%2", format_clock(left) if left >= 60 else f"{left} s")
+        )
     since = progress.since
     if since is None and job.state is JobState.PROCESSING:
         since = job.submitted_at
     if since is not None and job.state.is_active:
-        elapsed = (now if now is not None else time.time()) - since
+        elapsed = now - since
         return f"{label} · {format_clock(elapsed)}"
     if (
         not progress.text
@@ -340,10 +348,16 @@ class JobTableModel(QAbstractTableModel):
 
     def _timed(self, job_id: int) -> bool:
         job = self._jobs.get(job_id)
+        progress = self._progress.get(job_id, Progress())
+        if job is not None and job.state is JobState.UNCERTAIN and progress.until is not None:
+            return True  # it keeps looking for its task: count down to the next look
         if job is None or not job.state.is_active:
             return False
-        since = self._progress.get(job_id, Progress()).since
-        return since is not None or job.state is JobState.PROCESSING
+        return (
+            progress.since is not None
+            or progress.until is not None
+            or job.state is JobState.PROCESSING
+        )
 
     def _update_clock(self, job_id: int) -> None:
         """Note whether ``job_id`` (just added, changed, removed) ticks; run the clock if any do."""

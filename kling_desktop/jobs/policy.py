@@ -86,7 +86,7 @@ class Decision:
     changes: dict[str, Any] = field(default_factory=dict)
     action: Action = Action.NONE
     delay_s: float = 0.0
-    note: str = ""  # what the row says meanwhile ("retrying in 8 s")
+    note: str = ""  # what the row says meanwhile ("Upload interrupted"); the wait is delay_s
 
 
 # -- submit ---------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def after_submit_error(
             {**give_back, "state": S.WAITING_SLOT, "slot_wait_since": since, "error_code": ""},
             Action.SUBMIT,
             delay,
-            note=f"Waiting for a free Kling slot · next try in {delay:.0f} s",
+            note="Waiting for a free Kling slot",
         )
     if outcome is SubmitOutcome.NOT_AUTHORISED:
         return Decision({**give_back, "state": S.QUEUED}, Action.WAIT_TOKEN, note=_sentence(exc))
@@ -374,7 +374,7 @@ def after_poll_error(
     what = "Kling's answer was odd" if isinstance(exc, errors.ApiError) else "Connection problem"
     if isinstance(exc, errors.NetworkError | errors.Timeout):
         what = "Connection problem"
-    return Decision(changes, Action.POLL, delay, note=f"{what} · checking again in {delay:.0f} s")
+    return Decision(changes, Action.POLL, delay, note=what)
 
 
 # -- transfers ------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def after_upload_error(
             {"state": S.QUEUED},
             Action.SEND,
             delay,
-            note=f"Upload interrupted · retrying in {delay:.0f} s",
+            note="Upload interrupted",
         )
     return Decision(
         {
@@ -426,7 +426,7 @@ def after_download_error(
             {"download_attempts": attempts},
             Action.DOWNLOAD,
             delay,
-            note=f"Download interrupted · retrying in {delay:.0f} s",
+            note="Download interrupted",
         )
     return Decision(
         {

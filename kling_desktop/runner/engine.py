@@ -53,12 +53,14 @@ class Progress:
     """What a row shows under its state.
 
     ``fraction`` is 0..1, or None when indeterminate; ``since`` is the epoch time a timed phase
-    began (processing, waiting for a slot), so a view can show the elapsed time itself.
+    began (processing, waiting for a slot), so a view can show the elapsed time itself;
+    ``until`` the epoch time of the next try after a wait, so a view can count down to it.
     """
 
     fraction: float | None = None
     text: str = ""
     since: float | None = None
+    until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -488,10 +490,12 @@ class JobRunner(QObject):
             return
         self._on_changed(job)
         job = self._jobs[job.id]
-        if decision.note:
-            self._progress[job.id] = Progress(None, decision.note, job.slot_wait_since)
-            self.job_progress.emit(job.id, self._progress[job.id])
         action, delay = decision.action, decision.delay_s
+        if decision.note:
+            waits = delay > 0 and action is not Action.WAIT_TOKEN
+            until = self._clock() + delay if waits else None
+            self._progress[job.id] = Progress(None, decision.note, job.slot_wait_since, until)
+            self.job_progress.emit(job.id, self._progress[job.id])
         if action is Action.CHECK:
             self._run_check(job.id)
         elif action is Action.SEND:
@@ -719,7 +723,7 @@ class JobRunner(QObject):
         else:
             log.error("job %s: unexpected failure; again in %.0f s", job_id, delay, exc_info=exc)
             sentence = "Unexpected problem (details are in the log)"
-        self._progress[job_id] = Progress(None, f"{sentence} · trying again in {delay:.0f} s")
+        self._progress[job_id] = Progress(None, sentence, until=self._clock() + delay)
         self.job_progress.emit(job_id, self._progress[job_id])
         self._schedule(job_id, delay, self._reload)
         self._update_idle()

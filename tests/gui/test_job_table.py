@@ -41,3 +41,22 @@ def test_the_clock_runs_only_while_a_job_is_timed(qtbot: QtBot) -> None:
     assert blocker.args[0].row() == model.row_of(1)
     runner.set_state(1, JobState.DONE)
     assert not model._clock.isActive()
+
+
+def test_a_wait_before_the_next_try_counts_down(qtbot: QtBot) -> None:
+    from kling_desktop.gui.job_table import status_text
+    from kling_desktop.runner.engine import Progress
+
+    runner = FakeRunner(_jobs(JobState.WAITING_SLOT))
+    model = JobTableModel(runner)  # type: ignore[arg-type]
+    job = runner.job(1)
+    assert job is not None
+    wait = Progress(None, "Waiting for a free Kling slot", until=1000.0)
+    assert status_text(job, wait, now=991.0) == "Waiting for a free Kling slot · next try in 9 s"
+    assert status_text(job, wait, now=995.2) == "Waiting for a free Kling slot · next try in 5 s"
+    runner.set_state(1, JobState.QUEUED)
+    runner.set_progress(1, Progress(None, "Upload interrupted", until=10**10))
+    assert model._clock.isActive()  # the row is redrawn every second while it waits
+    with qtbot.waitSignal(model.dataChanged, timeout=3000) as blocker:
+        pass
+    assert blocker.args[0].row() == model.row_of(1)
