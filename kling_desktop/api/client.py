@@ -387,13 +387,15 @@ class KlingClient:
         *,
         email: str | None,
         created_after_ms: int | None = None,
+        created_before_ms: int | None = None,
         content_type: str | None = None,
         page_size: int | None = None,
     ) -> list[Task]:
-        """``GET /tasks/``: the account's recent tasks, newest first."""
+        """``GET /tasks/``: the account's recent tasks, newest first (one page)."""
         params = {
             "email": email,
             "createdAfter": created_after_ms,
+            "createdBefore": created_before_ms,
             "contentType": content_type,
             "pageSize": page_size,
         }

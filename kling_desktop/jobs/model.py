@@ -146,6 +146,8 @@ class Job:
     download_attempts: int = 0
     #: Looks at the service for the task of a submit whose answer was lost.
     reconcile_attempts: int = 0
+    #: Grows with every write: orders two snapshots of the job whatever the clock says.
+    version: int = 0
 
     @property
     def email(self) -> str:

@@ -11,7 +11,7 @@ import glob
 import logging
 import os
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,8 +29,11 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
 RESULT_SUFFIX = ".sound"
-#: How far before our own clock a task's createTime may lie and still be ours (clock skew).
-RECONCILE_MARGIN_S = 120.0
+#: How far back the task list is searched for a lost submit's task (our clock may be ahead
+#: of Kling's; the match itself is by identity, so a long window costs only a few pages).
+RECONCILE_LOOKBACK_S = 24 * 3600.0
+RECONCILE_PAGE = 50
+RECONCILE_PAGES = 10
 
 
 class NoClient(Exception):
@@ -99,10 +102,8 @@ def reconcile(client: KlingClient, job: Job, taken_task_ids: Collection[int]) ->
             return client.get_task(entry.task_id, email=entry.email or email)
     if not job.upload_url:
         return None
-    since = job.submitted_at or job.created_at
-    window_start_ms = int((since - RECONCILE_MARGIN_S) * 1000)
     upload_name = _file_name(job.upload_url)
-    for task in client.list_tasks(email=email, created_after_ms=window_start_ms):
+    for task in _tasks_since(client, email, job.submitted_at or job.created_at):
         if task.id in taken_task_ids or task.type not in ("", ADD_SOUND_TASK_TYPE):
             continue
         names = {_file_name(url) for url in task.input_urls}
@@ -110,6 +111,20 @@ def reconcile(client: KlingClient, job: Job, taken_task_ids: Collection[int]) ->
             log.info("job %s: found its task %s by its input", job.id, task.id)
             return client.get_task(task.id, email=email)
     return None
+
+
+def _tasks_since(client: KlingClient, email: str | None, since: float) -> Iterator[Task]:
+    """The account's tasks, newest first, back to a day before ``since`` (our clock may be
+    well ahead of Kling's; identity, not time, decides), a page at a time."""
+    oldest_ms = int((since - RECONCILE_LOOKBACK_S) * 1000)
+    before: int | None = None
+    for _ in range(RECONCILE_PAGES):
+        page = client.list_tasks(email=email, created_before_ms=before, page_size=RECONCILE_PAGE)
+        yield from page
+        times = [t.create_time_ms for t in page if t.create_time_ms]
+        if len(page) < RECONCILE_PAGE or not times or min(times) < oldest_ms:
+            return
+        before = min(times)
 
 
 def _file_name(url: str) -> str:

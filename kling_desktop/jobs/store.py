@@ -81,6 +81,7 @@ def _v2(db: sqlite3.Connection) -> None:
         "input_mtime REAL",
         "download_attempts INTEGER NOT NULL DEFAULT 0",
         "reconcile_attempts INTEGER NOT NULL DEFAULT 0",
+        "version INTEGER NOT NULL DEFAULT 0",
     ):
         db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
     # Jobs an older version sent: one confirmed request each, and one paid submit when a task
@@ -89,9 +90,13 @@ def _v2(db: sqlite3.Connection) -> None:
         "UPDATE jobs SET confirmed_requests = 1 "
         "WHERE state NOT IN ('checking', 'ready', 'rejected')"
     )
+    # An older version also failed jobs whose submit got an unclear answer (a plain 5xx, an
+    # odd 4xx) and jobs whose user gave up on an uncertain one: they may have created a task,
+    # so sending them again needs the user's new confirmation.
     db.execute(
         "UPDATE jobs SET paid_submits = 1 WHERE task_id IS NOT NULL "
-        "OR state IN ('submitting', 'uncertain')"
+        "OR state IN ('submitting', 'uncertain') "
+        "OR (state = 'failed' AND submit_attempts > 0)"
     )
 
 
@@ -388,20 +393,37 @@ class JobStore:
             return self._write(current, **changes)
 
     def restore(self, jobs: Sequence[Job]) -> list[Job]:
-        """Put removed jobs back as they were (Edit → Undo), keeping their ids."""
+        """Put removed jobs back as they were (Edit → Undo), keeping their ids. A job that
+        is still (or again) in the list is never overwritten by an older copy."""
         with self._tx() as db:
+            restored = []
             for job in jobs:
                 values = _to_row(job)
                 marks = ", ".join("?" * len(values))
-                db.execute(
-                    f"INSERT OR REPLACE INTO jobs ({', '.join(values)}) VALUES ({marks})",
+                cur = db.execute(
+                    f"INSERT OR IGNORE INTO jobs ({', '.join(values)}) VALUES ({marks})",
                     list(values.values()),
                 )
-        return list(jobs)
+                if cur.rowcount:
+                    restored.append(job)
+            return restored
 
-    def remove_many(self, job_ids: Sequence[int]) -> None:
+    def remove_many(self, job_ids: Sequence[int]) -> tuple[list[Job], list[Job]]:
+        """Forget jobs, decided on the rows as stored: a job whose paid request is being sent
+        (stored "submitting") is kept. Returns (removed, kept) as they were stored — the
+        removed ones are what Undo puts back."""
         with self._tx() as db:
-            db.executemany("DELETE FROM jobs WHERE id = ?", [(i,) for i in job_ids])
+            removed, kept = [], []
+            for job_id in job_ids:
+                current = self.get(job_id)
+                if current is None:
+                    continue
+                if current.state is JobState.SUBMITTING:
+                    kept.append(current)
+                    continue
+                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+                removed.append(current)
+            return removed, kept
 
     def apply_many(
         self, job_ids: Sequence[int], decide: Callable[[Job], dict[str, Any] | None]
@@ -438,7 +460,8 @@ class JobStore:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
     def _write(self, current: Job, **fields: Any) -> Job:
-        new = current.replace(updated_at=time.time(), **fields)
+        # ``version`` orders snapshots of one job (the wall clock may step back).
+        new = current.replace(updated_at=time.time(), version=current.version + 1, **fields)
         values = _to_row(new)
         job_id = values.pop("id")
         self._db.execute(

@@ -187,6 +187,7 @@ class JobRunner(QObject):
         self._net_pool = _pool(4)
         self._db_pool = _pool(1)
         self._store_wait = threading.Event()  # set at shutdown: stop waiting for a lock
+        self._removed_rows: dict[int, Job] = {}  # the store thread's: rows Undo puts back
         self._relay = _Relay(self)
         self._relay.changed.connect(self._on_changed)
         self._relay.progress.connect(self._on_progress)
@@ -393,11 +394,27 @@ class JobRunner(QObject):
             self.job_removed.emit(job_id)
         if removed:
             ids = [job.id for job in removed]
-            self._call(
-                self._db_pool, lambda: self._store.remove_many(ids), None, self._store_failed
-            )
+
+            def work() -> list[Job]:
+                # Decided on the stored rows: what Undo restores is the job as stored (a
+                # worker may have written its task id since this thread last heard of it).
+                gone, kept = self._store.remove_many(ids)
+                for job in gone:
+                    self._removed_rows[job.id] = job
+                return kept
+
+            self._call(self._db_pool, work, self._kept_after_all, self._store_failed)
         self._update_idle()
         return removed
+
+    def _kept_after_all(self, kept: list[Job]) -> None:
+        """Jobs whose paid request went out while they were being removed stay listed."""
+        for job in kept:
+            if job.id not in self._jobs:
+                log.warning("job %s: kept, its paid request was being sent", job.id)
+                self._jobs[job.id] = job
+                self.job_added.emit(job)
+        self._resume_jobs(kept)
 
     def restore(self, jobs: Sequence[Job]) -> None:
         """Bring removed jobs back (Edit → Undo); they carry on where they were."""
@@ -405,13 +422,17 @@ class JobRunner(QObject):
         if not jobs:
             return
 
+        def work() -> list[Job]:
+            # Runs after the removal on the same store thread: put back the stored rows.
+            return self._store.restore([self._removed_rows.pop(j.id, j) for j in jobs])
+
         def back(restored: list[Job]) -> None:
             for job in restored:
                 self._jobs[job.id] = job
                 self.job_added.emit(job)
             self._resume_jobs(restored)
 
-        self._call(self._db_pool, lambda: self._store.restore(jobs), back, self._store_failed)
+        self._call(self._db_pool, work, back, self._store_failed)
 
     def resume(self) -> None:
         """Pick up every job an earlier run left unfinished (after a quit, crash or kill)."""
@@ -1053,7 +1074,7 @@ class JobRunner(QObject):
         if job.id not in self._jobs:
             return
         old = self._jobs[job.id]
-        if job.updated_at < old.updated_at or job == old:
+        if job.version < old.version or job == old:
             return  # a late echo of an older snapshot, or a poll that changed nothing
         self._jobs[job.id] = job
         if job.state is not old.state:

@@ -17,12 +17,6 @@ from tests.jobs.conftest import Engine
 S = JobState
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.py remove_many snapshots the owner's cached job (not the stored row) and "
-    "only refuses a job the *cache* shows as submitting: a job whose submit already left is "
-    "deleted with its task id, and Undo restores a 'never sent' snapshot that pays again",
-)
 def test_remove_then_undo_while_the_submit_answer_is_not_yet_handled(
     engine: Engine, clip: Path
 ) -> None:
@@ -57,13 +51,6 @@ def test_remove_then_undo_while_the_submit_answer_is_not_yet_handled(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.py _on_changed drops a snapshot whose updated_at (time.time() in "
-    "store._write) is older than the cached one: after the wall clock steps back, the owner "
-    "keeps 'submitting' and _run_poll (engine.py) refuses to poll a job it does not see as "
-    "processing — the paid task is never polled nor downloaded until a restart",
-)
 def test_a_wall_clock_step_back_during_a_submit_does_not_strand_the_paid_job(
     engine: Engine, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

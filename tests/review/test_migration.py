@@ -53,11 +53,6 @@ def v1_row(db: sqlite3.Connection, clip: Path, **fields: object) -> None:
     db.commit()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.py _v2 counts no paid submit for a v1 'failed' row whose submit was sent "
-    "(submit_attempts > 0, no task id): a free `retry` then pays a second time",
-)
 def test_v1_job_failed_after_its_submit_is_not_sent_again_by_a_free_retry(
     run_cli: RunCli, simulator: Simulator, app_home: Path, clip: Path
 ) -> None:

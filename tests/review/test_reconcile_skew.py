@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from kling_desktop.jobs.model import JobState
 from kling_desktop.runner.engine import JobRunner
 from tests.jobs.conftest import Engine
@@ -39,12 +37,6 @@ def test_control_no_skew_the_late_task_is_found_by_its_input(engine: Engine, cli
     run_lost_answer(engine, clip, 0.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py reconcile asks GET /tasks with createdAfter = our submitted_at - 120 s "
-    "(RECONCILE_MARGIN_S): with the local clock 5 min ahead of Kling's, our finished task is "
-    "filtered out and the job stays 'uncertain' (Send again would pay twice)",
-)
 def test_a_clock_five_minutes_ahead_still_finds_the_task_by_its_input(
     engine: Engine, clip: Path
 ) -> None:
