@@ -11,10 +11,11 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kling_desktop.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +74,7 @@ class Settings:
         if _TOKEN_SHAPE.search(text):
             raise ValueError("Refusing to write an API token into the settings file.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, text)
 
     def effective_api_url(self, env: dict[str, str] | None = None) -> str:
         """``KLING_DESKTOP_API_URL`` wins over the stored setting."""

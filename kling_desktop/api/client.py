@@ -19,7 +19,6 @@ import ipaddress
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -40,7 +39,7 @@ from kling_desktop.api.models import (
     parse_task_history,
 )
 from kling_desktop.cancel import CancelToken
-from kling_desktop.files import give_new_file_mode
+from kling_desktop.files import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -522,33 +521,24 @@ class KlingClient:
             total = int(response.headers.get("Content-Length", "0"))
         except ValueError:
             total = 0
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            # A result is the user's file like the clip beside it, not a private temp file.
-            give_new_file_mode(fd)
-            with os.fdopen(fd, "wb") as out:
-                done = 0
-                try:
-                    for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                        if cancel is not None:
-                            cancel.raise_if_cancelled()
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress is not None:
-                            progress(done, total)
-                except requests.RequestException as exc:
-                    raise _map_exception(exc, "download") from exc
-                if cancel is not None:
-                    cancel.raise_if_cancelled()
-                if total and done != total:
-                    raise errors.NetworkError(f"download: got {done} of {total} bytes")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        # A result is the user's file like the clip beside it; its temp file is named
+        # ``.{name}.{8 random}.part`` (jobs/pipeline.py sweeps those a crash left behind).
+        with atomic_file(dest) as out:
+            done = 0
+            try:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+            except requests.RequestException as exc:
+                raise _map_exception(exc, "download") from exc
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            if total and done != total:
+                raise errors.NetworkError(f"download: got {done} of {total} bytes")
         return dest
 
     # -- plumbing -------------------------------------------------------------------------

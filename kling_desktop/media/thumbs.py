@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final
 
 import av
 
+from kling_desktop.files import atomic_write_bytes
 from kling_desktop.media.probe import rotation_of
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def thumbnail(path: Path, cache_dir: Path, *, max_size: tuple[int, int] = (160, 
             return target
         png = render_png(Path(path), max_size)
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, png)
+        atomic_write_bytes(target, png)
         return target
     except Exception as exc:  # a thumbnail is a nicety: log it, show none
         log.info("No thumbnail for %s: %s", path, exc)
@@ -135,14 +135,3 @@ def _encode_png(frame: Any) -> bytes:
     if not data.startswith(b"\x89PNG"):
         raise ValueError("the PNG encoder produced no image")
     return data
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(prefix=".thumb-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
