@@ -1,17 +1,23 @@
-"""Make real little video clips with PyAV.
+"""Make real little video clips with PyAV, from libavfilter's test sources.
 
-Used by the simulator (to mux a generated sound track into a result), the demo, the frozen
-self-test and the tests, so no binary media ever needs to live in git.
+The picture is ``testsrc2`` (colour bars, a moving gradient and a running clock) and the sound
+``sine``, both generated in-process by ``av.filter.Graph`` (no ffmpeg binary). Used by the
+simulator (to mux a generated sound track into a result), the demo, the frozen self-test and
+the tests, so no binary media ever needs to live in git.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import av
+import av.error
+from av.filter import Graph
+
+_Frame = TypeVar("_Frame", av.VideoFrame, av.AudioFrame)
 
 Container = Literal["mp4", "mov", "webm", "mkv", "m4a"]
 
@@ -23,6 +29,11 @@ _FORMATS: dict[str, tuple[str, str, str]] = {
     "webm": ("webm", "libvpx", "libopus"),
     "m4a": ("ipod", "", "aac"),
 }
+
+#: Bits per pixel of the picture: ~10 kB a second at 320×180, 10 fps (a detailed test picture
+#: would otherwise make clips several times larger than the uploads the tests time).
+_BITS_PER_PIXEL = 0.15
+_MIN_BIT_RATE = 32_000
 
 
 def make_clip(
@@ -38,7 +49,7 @@ def make_clip(
     faststart: bool = False,
     tone_hz: float = 440.0,
 ) -> Path:
-    """Write a clip of exactly ``duration_s`` seconds (a moving colour ramp, optional tone)."""
+    """Write a clip of exactly ``duration_s`` seconds (a test picture, optional sine tone)."""
     fmt, vcodec, acodec = _FORMATS[container]
     if vcodec == "libx264" and vcodec not in av.codecs_available:
         # The installers share Qt's FFmpeg, which has no x264: its own MPEG-4 encoder serves.
@@ -54,6 +65,9 @@ def make_clip(
             vstream.height = height
             vstream.pix_fmt = "yuv420p"
             vstream.codec_context.time_base = Fraction(1, fps)
+            vstream.codec_context.bit_rate = max(
+                _MIN_BIT_RATE, round(width * height * fps * _BITS_PER_PIXEL)
+            )
             if vcodec == "libx264":
                 vstream.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
         astream: av.audio.stream.AudioStream | None = None
@@ -76,31 +90,18 @@ def _write_video(
     width: int,
     height: int,
 ) -> None:
-    frames = max(1, round(duration_s * fps))
-    row = bytes(range(256)) * (width // 256 + 2)
-    for index in range(frames):
-        shift = (index * 7) % 256
-        luma = b"".join(row[(shift + y) % 256 : (shift + y) % 256 + width] for y in range(height))
-        frame = av.VideoFrame(width, height, "yuv420p")
-        frame.planes[0].update(_fit(luma, frame.planes[0]))
-        chroma = bytes([(index * 3) % 256]) * (frame.planes[1].buffer_size)
-        frame.planes[1].update(chroma)
-        frame.planes[2].update(bytes([128]) * frame.planes[2].buffer_size)
-        frame.pts = index
-        frame.time_base = Fraction(1, fps)
+    graph = Graph()
+    graph.link_nodes(
+        graph.add("testsrc2", size=f"{width}x{height}", rate=str(fps)),
+        graph.add("trim", end_frame=str(max(1, round(duration_s * fps)))),
+        graph.add("format", pix_fmts=stream.codec_context.pix_fmt or "yuv420p"),
+        graph.add("buffersink"),
+    ).configure()
+    for frame in _pull_all(graph, av.VideoFrame):
         for packet in stream.encode(frame):
             out.mux(packet)
     for packet in stream.encode(None):
         out.mux(packet)
-
-
-def _fit(data: bytes, plane: av.video.plane.VideoPlane) -> bytes:
-    """Pad each row to the plane's line size (PyAV planes may be wider than the image)."""
-    width = plane.width
-    if plane.line_size == width:
-        return data
-    pad = bytes(plane.line_size - width)
-    return b"".join(data[i : i + width] + pad for i in range(0, len(data), width))
 
 
 def write_tone(
@@ -109,40 +110,35 @@ def write_tone(
     duration_s: float,
     tone_hz: float = 440.0,
 ) -> None:
-    """Encode a soft sine tone of ``duration_s`` seconds into ``stream``."""
-    rate = stream.codec_context.sample_rate or 48000
-    channels = stream.codec_context.layout.nb_channels
-    frame_size = stream.codec_context.frame_size or 1024
-    total = round(duration_s * rate)
-    written = 0
-    while written < total:
-        count = min(frame_size, total - written)
-        samples = [
-            0.2 * math.sin(2 * math.pi * tone_hz * (written + i) / rate) for i in range(count)
-        ]
-        frame = _audio_frame(samples, channels, rate, stream.codec_context.format.name)
-        frame.pts = written
-        frame.time_base = Fraction(1, rate)
+    """Encode a soft sine tone (−18 dBFS, ``sine``'s level) of ``duration_s`` seconds into
+    ``stream``, in the sample format, layout and frame size its encoder takes."""
+    codec = stream.codec_context
+    rate = codec.sample_rate or 48000
+    graph = Graph()
+    graph.link_nodes(
+        graph.add(
+            "sine",
+            frequency=str(tone_hz),
+            sample_rate=str(rate),
+            samples_per_frame=str(codec.frame_size or 1024),  # 0: PCM takes any size
+        ),
+        graph.add("atrim", end_sample=str(round(duration_s * rate))),
+        graph.add("aformat", sample_fmts=codec.format.name, channel_layouts=codec.layout.name),
+        graph.add("abuffersink"),
+    ).configure()
+    for frame in _pull_all(graph, av.AudioFrame):
         for packet in stream.encode(frame):
             out.mux(packet)
-        written += count
     for packet in stream.encode(None):
         out.mux(packet)
 
 
-def _audio_frame(samples: list[float], channels: int, rate: int, fmt: str) -> av.AudioFrame:
-    import array
-
-    layout = "stereo" if channels == 2 else "mono"
-    if fmt in ("fltp", "flt"):
-        frame = av.AudioFrame(format="fltp", layout=layout, samples=len(samples))
-        data = array.array("f", samples).tobytes()
-        for plane in frame.planes:
-            plane.update(data + bytes(plane.buffer_size - len(data)))
-    else:
-        frame = av.AudioFrame(format="s16p", layout=layout, samples=len(samples))
-        data = array.array("h", (int(s * 32767) for s in samples)).tobytes()
-        for plane in frame.planes:
-            plane.update(data + bytes(plane.buffer_size - len(data)))
-    frame.sample_rate = rate
-    return frame
+def _pull_all(graph: Graph, kind: type[_Frame]) -> Iterator[_Frame]:
+    """Every frame a source-only graph makes, until its trim says the end."""
+    while True:
+        try:
+            frame = graph.pull()
+        except av.error.EOFError:
+            return
+        assert isinstance(frame, kind)
+        yield frame
