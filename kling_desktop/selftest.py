@@ -16,7 +16,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import json
@@ -32,11 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kling_desktop import APP_ID, APP_NAME, __version__
+from kling_desktop.files import atomic_write_text
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication
 
 OK, FAILED, SKIPPED, PENDING = "ok", "failed", "skipped", "pending"
+DEMO_JOB_TIMEOUT_S = 60.0
 _PASSING = {OK, SKIPPED}
 
 
@@ -90,17 +91,12 @@ class Report:
         return bool(entry["status"] == OK)
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=f"{APP_ID} --self-test", description=__doc__)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the demo job")
-    parser.add_argument("--report", type=Path, help="also write the JSON report to this file")
-    parser.add_argument("--skip-job", action="store_true", help="leave out the demo job run")
-    return parser.parse_args(argv)
-
-
-def run_self_test(argv: list[str]) -> int:
-    """Run every check, print the JSON report, return 0 when all passed, 1 otherwise."""
-    args = _parse(argv)
+def run_self_test(
+    *, timeout: float | None = None, report: Path | None = None, skip_job: bool = False
+) -> int:
+    """Run every check, print the JSON report (and write it to ``report``), return 0 when all
+    passed, 1 otherwise. ``timeout``: seconds for the demo job (default 60); ``skip_job`` leaves
+    it out. The options are parsed by :mod:`kling_desktop.cli.parser`."""
     if (
         sys.platform.startswith("linux")
         and not os.environ.get("DISPLAY")
@@ -108,8 +104,8 @@ def run_self_test(argv: list[str]) -> int:
     ):
         # No screen at all (CI, ssh): offscreen rather than Qt's abort on a missing display.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    report = Report()
-    report.info.update(
+    results = Report()
+    results.info.update(
         version=__version__,
         app=APP_NAME,
         python=platform.python_version(),
@@ -117,14 +113,14 @@ def run_self_test(argv: list[str]) -> int:
         frozen=bool(getattr(sys, "frozen", False)),
     )
     with _temporary_home() as home:
-        _run_steps(report, args, home)
-    text = json.dumps(report.as_dict(), indent=2, default=str)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(text + "\n", encoding="utf-8")
+        _run_steps(results, home, DEMO_JOB_TIMEOUT_S if timeout is None else timeout, skip_job)
+    text = json.dumps(results.as_dict(), indent=2, default=str)
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(report, text + "\n")
     if sys.stdout is not None:  # a Windows GUI build has no console: --report then
         print(text, flush=True)
-    return 0 if report.ok else 1
+    return 0 if results.ok else 1
 
 
 @contextlib.contextmanager
@@ -143,7 +139,7 @@ def _temporary_home() -> Iterator[Path]:
                 os.environ["KLING_DESKTOP_HOME"] = saved
 
 
-def _run_steps(report: Report, args: argparse.Namespace, home: Path) -> None:
+def _run_steps(report: Report, home: Path, timeout: float, skip_job: bool) -> None:
     state: dict[str, Any] = {}
     if not report.run("qt", lambda: _step_qt(report, state)):
         for name in ("resources", "multimedia", "clip_check", "keyring", "demo_job"):
@@ -154,10 +150,10 @@ def _run_steps(report: Report, args: argparse.Namespace, home: Path) -> None:
     report.run("multimedia", lambda: _step_multimedia(state["app"], clip))
     report.run("clip_check", lambda: _step_clip_check(clip))
     report.run("keyring", _step_keyring)
-    if args.skip_job:
+    if skip_job:
         report.steps["demo_job"] = {"status": SKIPPED, "detail": "--skip-job"}
     else:
-        report.run("demo_job", lambda: _step_demo_job(state["app"], home, args.timeout))
+        report.run("demo_job", lambda: _step_demo_job(state["app"], home, timeout))
 
 
 # -- steps -----------------------------------------------------------------------------------
