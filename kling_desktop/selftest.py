@@ -6,8 +6,8 @@ frozen bundle is known to lose silently (environment-probe.md §7): the Qt platf
 QtMultimedia's FFmpeg backend (without QtQml/QtQuick it finds "No QtMultimedia backends" and
 simply never loads anything), PyAV, keyring's backend entry points, and the whole job pipeline.
 
-A step is ``ok``, ``failed``, ``skipped`` (the part is not built yet and is not expected) or
-``pending`` (the part must exist before a release: counted as a failure).
+A step is ``ok``, ``failed`` or ``skipped`` (the demo job, with ``--skip-job``). Each step imports
+what it proves, so a module missing from a bundle fails its step and the others still run.
 
 Usage::
 
@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import platform
@@ -36,21 +35,13 @@ from kling_desktop.files import atomic_write_text
 if TYPE_CHECKING:
     from PySide6.QtCore import QCoreApplication
 
-OK, FAILED, SKIPPED, PENDING = "ok", "failed", "skipped", "pending"
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 DEMO_JOB_TIMEOUT_S = 60.0
 _PASSING = {OK, SKIPPED}
 
 
 class StepFailed(Exception):
     """A step's check did not hold; the message says what was expected and what was seen."""
-
-
-class StepPending(Exception):
-    """A part the release needs is not built yet (reported as ``pending``, counted as failing)."""
-
-
-class StepSkipped(Exception):
-    """A part that is optional here is absent (reported as ``skipped``, not failing)."""
 
 
 @dataclass
@@ -74,10 +65,6 @@ class Report:
         entry: dict[str, Any]
         try:
             entry = {"status": OK, **(step() or {})}
-        except StepSkipped as why:
-            entry = {"status": SKIPPED, "detail": str(why)}
-        except StepPending as why:
-            entry = {"status": PENDING, "detail": str(why)}
         except StepFailed as why:
             entry = {"status": FAILED, "detail": str(why)}
         except Exception as exc:  # a self-test reports every error; it never hides one
@@ -228,8 +215,9 @@ def _step_multimedia(app: QCoreApplication, clip: Path) -> dict[str, Any]:
 
 
 def _step_clip_check(clip: Path) -> dict[str, Any]:
-    check = _optional_module("kling_desktop.media.check", pending=False)
-    verdict = check.check_clip(clip)
+    from kling_desktop.media.check import check_clip
+
+    verdict = check_clip(clip)
     if not verdict.ok:
         raise StepFailed("check_clip refused a good clip: " + "; ".join(map(str, verdict.problems)))
     # The job list's thumbnails decode a frame and encode a PNG through PyAV (on Qt's FFmpeg
@@ -257,31 +245,26 @@ def _step_keyring() -> dict[str, Any]:
         "backend": f"{type(backend).__module__}.{type(backend).__qualname__}",
         "entry_points": plugins,
     }
-    try:
-        vault_module = importlib.import_module("kling_desktop.accounts.vault")
-    except ModuleNotFoundError:
-        result["name"] = result["backend"]
-    else:
-        vault = vault_module.Vault()
-        result["name"] = vault.backend_name()
-        result["secure"] = vault.available()
+    from kling_desktop.accounts.vault import Vault
+
+    vault = Vault()
+    result["name"] = vault.backend_name()
+    result["secure"] = vault.available()
     return result
 
 
 def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[str, Any]:
-    simulator = _optional_module("kling_desktop.simulator", pending=True)
-    engine = _optional_module("kling_desktop.runner.engine", pending=True)
-    if not hasattr(simulator, "Simulator") or not hasattr(simulator, "Scenario"):
-        raise StepPending("kling_desktop.simulator.Simulator is not built yet")
     from kling_desktop.api.client import KlingClient
-    from kling_desktop.jobs.model import JobOptions, JobState
+    from kling_desktop.jobs.model import Job, JobOptions, JobState
     from kling_desktop.jobs.store import JobStore
-    from kling_desktop.paths import app_paths
-    from kling_desktop.settings import Settings
-
-    check = _optional_module("kling_desktop.media.check", pending=True)
-    clip = home / "demo.mp4"
+    from kling_desktop.media.check import check_clip
     from kling_desktop.media.synth import make_clip
+    from kling_desktop.paths import app_paths
+    from kling_desktop.runner.engine import JobRunner
+    from kling_desktop.settings import Settings
+    from kling_desktop.simulator import DEMO_TOKEN, Scenario, Simulator
+
+    clip = home / "demo.mp4"
 
     make_clip(clip, 3.0, audio=False)  # silent, like the clips users bring
     paths = app_paths().ensure()
@@ -290,28 +273,24 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
     settings = Settings(
         output_folder=str(output), poll_interval_s=0.5, first_poll_delay_s=0.2, auto_start=True
     )
-    sim = simulator.Simulator(scenario=simulator.Scenario(task_seconds=1.0)).start()
-    store = None
-    runner = None
+    sim = Simulator(scenario=Scenario(task_seconds=1.0)).start()
+    store: JobStore | None = None
+    runner: JobRunner | None = None
     try:
-        token = simulator.DEMO_TOKEN
 
         def client_factory() -> KlingClient:
-            return KlingClient(sim.url, token, timeout=15.0, retries=1, backoff_s=0.2)
+            return KlingClient(sim.url, DEMO_TOKEN, timeout=15.0, retries=1, backoff_s=0.2)
 
         with client_factory() as client:
             accounts = client.list_accounts()
         email = accounts[0].email if accounts else ""
         store = JobStore(paths.database)
-        try:
-            runner = engine.JobRunner(store, client_factory, settings)
-        except NotImplementedError as exc:
-            raise StepPending("kling_desktop.runner.engine.JobRunner is not built yet") from exc
+        runner = JobRunner(store, client_factory, settings)
         seen: list[str] = []
-        final: dict[int, Any] = {}
+        final: dict[int, Job] = {}
         final_states = {JobState.DONE, JobState.FAILED, JobState.UNCERTAIN, JobState.STOPPED}
 
-        def changed(job: Any) -> None:
+        def changed(job: Job) -> None:
             if not seen or seen[-1] != job.state.value:
                 seen.append(job.state.value)
             if job.state in final_states:
@@ -334,7 +313,7 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
             raise StepFailed(f"the demo job ended {job.state.value}: {job.error_code} {seen}")
         if job.output_path is None or not Path(job.output_path).is_file():
             raise StepFailed(f"the demo job is done but its result is missing: {job.output_path}")
-        verdict = check.check_clip(Path(job.output_path))
+        verdict = check_clip(Path(job.output_path))
         has_audio = bool(verdict.probe and verdict.probe.has_audio)
         if not verdict.ok or not has_audio:
             raise StepFailed(
@@ -350,9 +329,7 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
     finally:
         if runner is not None:
             with contextlib.suppress(Exception):
-                shutdown = getattr(runner, "shutdown", None)
-                if callable(shutdown):
-                    shutdown()
+                runner.shutdown()
         if store is not None:
             with contextlib.suppress(Exception):
                 store.close()
@@ -360,17 +337,6 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-def _optional_module(name: str, *, pending: bool) -> Any:
-    """Import a module another part of the project provides; absent → pending or skipped."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and not name.startswith(exc.name) and not exc.name.startswith(name):
-            raise  # the module exists but one of *its* imports is missing: a real failure
-        message = f"{name} is not built yet"
-        raise (StepPending(message) if pending else StepSkipped(message)) from exc
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
