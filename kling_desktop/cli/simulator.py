@@ -1,18 +1,11 @@
-"""``kling-desktop simulator``: run the local useapi.net simulator."""
+"""``kling-desktop simulator``: run the local useapi.net simulator.
+
+The options and the run live in :mod:`kling_desktop.simulator.cli` (one parser for this command
+and ``python -m kling_desktop.simulator``); mount them with ``add_arguments(subparser)``.
+"""
 
 from __future__ import annotations
 
-import argparse
+from kling_desktop.simulator.cli import DESCRIPTION, add_arguments, run
 
-
-def run(args: argparse.Namespace) -> int:
-    from kling_desktop.simulator.server import serve_forever_cli
-
-    argv = ["--port", str(args.port)]
-    if args.token:
-        argv += ["--token", args.token]
-    if args.task_seconds is not None:
-        argv += ["--task-seconds", str(args.task_seconds)]
-    for spec in getattr(args, "scenario", None) or []:  # NAME=VALUE, when the parser has it
-        argv += ["--scenario", spec]
-    return serve_forever_cli(argv)
+__all__ = ["DESCRIPTION", "add_arguments", "run"]

@@ -1,8 +1,8 @@
-"""``python -m kling_desktop.simulator [--port N] [--token T] [--task-seconds S]``."""
+"""``python -m kling_desktop.simulator [--port N] [--token T] [--scenario NAME=VALUE] ...``."""
 
 import sys
 
-from kling_desktop.simulator.server import serve_forever_cli
+from kling_desktop.simulator.cli import main
 
 if __name__ == "__main__":
-    sys.exit(serve_forever_cli(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))
