@@ -1608,6 +1608,8 @@ class MainWindow(QMainWindow):
         jobs = self.selected_jobs()
         if len(jobs) == 1:
             self.preview_selected()
+        elif not jobs and self._preview is not None:
+            self._preview.clear()  # type: ignore[attr-defined]  # its row went, or was let go
 
     def _refresh_all(self) -> None:
         has_jobs = self.model.rowCount() > 0

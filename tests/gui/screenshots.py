@@ -22,7 +22,6 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "tests.fixtures.memkeyring.MemoryKeyring"
 os.environ.pop("KLING_DESKTOP_TOKEN", None)
 
 from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from kling_desktop.accounts.vault import Vault
@@ -108,7 +107,7 @@ def main(out: Path) -> int:
     first = window.model.jobs()[0]
     window.select_job(first.id)
     player = window.preview.player  # type: ignore[attr-defined]
-    pump(lambda: player.media_status == QMediaPlayer.MediaStatus.LoadedMedia)
+    pump(lambda: player.loaded)
     player.play()
     settle(1.5)
     player.pause()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.accounts.vault import Vault
@@ -58,10 +57,7 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
         window.select_job(job.id)
         player = window.preview.player  # type: ignore[attr-defined]
         qtbot.waitUntil(
-            lambda: (
-                player.source == job.output_path
-                and player.media_status == QMediaPlayer.MediaStatus.LoadedMedia
-            ),
+            lambda: player.source == job.output_path and player.loaded,
             timeout=TIMEOUT_MS,
         )
         assert player.has_audio

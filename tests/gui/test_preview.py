@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
-from kling_desktop.gui.preview import Player, PreviewPane, format_time
+from kling_desktop.gui.preview import NO_TIME, Player, PreviewPane, format_time
 from tests.fixtures.media import ClipFactory
 
 Status = QMediaPlayer.MediaStatus
@@ -28,7 +28,7 @@ def pane(qtbot: QtBot) -> PreviewPane:
 
 
 def _wait_loaded(qtbot: QtBot, player: Player) -> None:
-    qtbot.waitUntil(lambda: player.media_status == Status.LoadedMedia, timeout=5000)
+    qtbot.waitUntil(lambda: player.loaded, timeout=5000)
 
 
 def test_format_time() -> None:
@@ -179,6 +179,112 @@ def test_clear_and_injected_player(qtbot: QtBot, clip_factory: ClipFactory) -> N
     pane.clear()
     assert player.source is None
     assert not pane.play_button.isEnabled()
-    assert pane.time_label.text() == "0:00 / 0:00"
+    assert pane.time_label.text() == NO_TIME
     pane.show_job(None, None)
     assert player.source is None
+
+
+def _frame_on_show(pane: PreviewPane) -> bool:
+    """Whether the video widget holds a real frame (what it paints)."""
+    return bool(pane.video.videoSink().videoFrame().isValid())  # type: ignore[attr-defined]
+
+
+def test_first_frame_shows_as_soon_as_a_clip_is_selected(
+    qtbot: QtBot, pane: PreviewPane, clip_factory: ClipFactory
+) -> None:
+    assert not pane.showing_picture  # nothing selected: no black box
+    pane.show_job(clip_factory("r.mp4", 3.0, audio=True), None)
+    with qtbot.waitSignal(pane.player.picture_changed, timeout=5000):
+        pass
+    assert pane.player.loaded and pane.player.has_picture
+    assert _frame_on_show(pane)
+    assert pane.showing_picture
+    assert not pane.player.playing  # shown, not played
+    assert pane.player.position == 0
+    assert pane.time_label.text() == "0:00 / 0:03"
+
+
+def test_last_frame_stays_at_the_end(
+    qtbot: QtBot, pane: PreviewPane, clip_factory: ClipFactory
+) -> None:
+    pane.show_job(clip_factory("short.mp4", 1.0, audio=True), None)
+    _wait_loaded(qtbot, pane.player)
+    frames: list[int] = []
+    sink = pane.video.videoSink()  # type: ignore[attr-defined]
+    sink.videoFrameChanged.connect(lambda f: frames.append(f.startTime()))
+    pane.play_button.click()
+    qtbot.waitUntil(lambda: pane.player.media_status == Status.EndOfMedia, timeout=5000)
+    qtbot.wait(100)  # anything Qt sends after the end arrives now
+    assert not pane.player.playing
+    assert pane.player.has_picture and _frame_on_show(pane)  # Qt's empty end frame not shown
+    assert sink.videoFrame().startTime() >= 800_000  # the last frame (µs), not the first
+    assert frames and frames[-1] == sink.videoFrame().startTime()
+    assert pane.time_label.text() == "0:01 / 0:01"
+    # Play again: from the start.
+    pane.play_button.click()
+    qtbot.waitUntil(lambda: pane.player.playing, timeout=2000)
+    pane.player.pause()
+
+
+def test_clear_resets_everything(
+    qtbot: QtBot, pane: PreviewPane, clip_factory: ClipFactory
+) -> None:
+    pane.show_job(clip_factory("r.mp4", 3.0, audio=True), clip_factory("o.mp4", 3.0))
+    qtbot.waitUntil(lambda: pane.player.has_picture, timeout=5000)
+    assert pane.result_button.isChecked()
+    pane.clear()  # the row went away
+    assert pane.player.source is None and not pane.player.loaded
+    assert not pane.player.has_picture and not _frame_on_show(pane)
+    assert not pane.showing_picture
+    assert not pane.result_button.isChecked() and not pane.original_button.isChecked()
+    assert pane.current() == -1
+    assert pane.time_label.text() == NO_TIME
+    assert pane.seek_slider.maximum() == 0
+    assert not pane.play_button.isEnabled()
+    assert pane.note.text() == "Select a clip to preview it."
+    # The group is exclusive again: choosing a version still unchecks the other.
+    pane.show_job(clip_factory("r2.mp4", 2.0, audio=True), clip_factory("o2.mp4", 2.0))
+    _wait_loaded(qtbot, pane.player)
+    pane.original_button.click()
+    assert pane.original_button.isChecked() and not pane.result_button.isChecked()
+
+
+def test_a_file_that_cannot_play_shows_no_stale_length(
+    qtbot: QtBot, pane: PreviewPane, tmp_path: Path, clip_factory: ClipFactory
+) -> None:
+    pane.show_job(clip_factory("good.mp4", 7.0, audio=True), None)
+    qtbot.waitUntil(lambda: pane.player.has_picture, timeout=5000)
+    assert pane.time_label.text() == "0:00 / 0:07"
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video\n" * 50)
+    with qtbot.waitSignal(pane.player.error, timeout=5000):
+        pane.show_job(broken, None)
+    qtbot.wait(100)
+    assert pane.time_label.text() == NO_TIME
+    assert "0:07" not in pane.time_label.text()
+    assert pane.player.duration == 0 and pane.seek_slider.maximum() == 0
+    assert "Can't play broken.mp4" in pane.note.text()
+    assert not pane.showing_picture  # not the previous clip's picture
+    assert not pane.player.has_picture
+
+
+def test_play_job_plays_at_once_and_again_without_reloading(
+    qtbot: QtBot, pane: PreviewPane, clip_factory: ClipFactory
+) -> None:
+    result, original = clip_factory("r.mp4", 3.0, audio=True), clip_factory("o.mp4", 3.0)
+    pane.play_job(result, original)  # Enter on a row not shown yet
+    qtbot.waitUntil(lambda: pane.player.playing, timeout=5000)
+    assert pane.player.source == result
+    pane.player.pause()
+    statuses: list[object] = []
+    pane.player.media_status_changed.connect(statuses.append)
+    at = pane.player.position
+    pane.play_job(result, original)  # Enter again on the same row: plays on, no reload
+    qtbot.waitUntil(lambda: pane.player.playing, timeout=2000)
+    assert Status.LoadingMedia not in statuses
+    assert pane.player.position >= at
+    pane.player.pause()
+    pane.play_job(None, original)  # a row without a result plays its original
+    qtbot.waitUntil(lambda: pane.player.playing and pane.player.source == original, timeout=5000)
+    assert pane.current() == PreviewPane.ORIGINAL
+    pane.player.pause()

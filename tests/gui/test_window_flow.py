@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -128,9 +127,7 @@ def test_add_sound_runs_a_clip_to_done_and_previews_the_result(
     window.select_job(job.id)
     window.preview_selected()
     player = window.preview.player  # type: ignore[attr-defined]
-    qtbot.waitUntil(
-        lambda: player.media_status == QMediaPlayer.MediaStatus.LoadedMedia, timeout=TIMEOUT_MS
-    )
+    qtbot.waitUntil(lambda: player.loaded, timeout=TIMEOUT_MS)
     assert player.source == job.output_path
     assert player.has_audio
     qtbot.waitUntil(window.copy_link_action.isEnabled)  # within REFRESH_INTERVAL_MS of DONE
