@@ -13,7 +13,6 @@ by a one-thread store pool, in order.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import heapq
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from kling_desktop.api import errors
 from kling_desktop.api.models import Task
@@ -37,6 +36,7 @@ from kling_desktop.jobs import pipeline, policy, preflight
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.policy import Action, Decision
 from kling_desktop.jobs.store import JobGone, JobStore, StoreError, SubmitNotAllowed
+from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
 
 if TYPE_CHECKING:  # requests loads with the first client, not with the window
@@ -102,26 +102,6 @@ class _Relay(QObject):
     changed = Signal(object)  # Job
     progress = Signal(int, object)  # job id, Progress
     online = Signal()
-    step_done = Signal(int, object)  # call id, result
-    step_failed = Signal(int, object)  # call id, exception
-
-
-class _Step(QRunnable):
-    """One pipeline step on a pool thread; its outcome goes back through the shared relay
-    (no Qt objects are made per step: hundreds of polls a minute stay cheap)."""
-
-    def __init__(self, call_id: int, fn: Callable[[], Any], relay: _Relay) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the runner holds it until its outcome is handled
-        self._call_id, self._fn, self._relay = call_id, fn, relay
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except BaseException as exc:  # handed to the step's error handler, never swallowed
-            self._relay.step_failed.emit(self._call_id, exc)
-        else:
-            self._relay.step_done.emit(self._call_id, result)
 
 
 class JobRunner(QObject):
@@ -164,11 +144,6 @@ class JobRunner(QObject):
         self._tick = QTimer(self)
         self._tick.setSingleShot(True)
         self._tick.timeout.connect(self._on_tick)
-        self._calls: dict[int, tuple[_Step, Callable[[Any], None], Callable[[Any], None]]] = {}
-        self._call_ids = itertools.count(1)
-        # A step's outcome can arrive while its pool thread is still returning from run():
-        # keep finished steps a while, so the last reference never drops under that thread.
-        self._retired: collections.deque[_Step] = collections.deque(maxlen=256)
         self._start_after_check: set[int] = set()
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
         self._store_errors: dict[int, int] = {}  # steps whose database write failed, in a row
@@ -192,8 +167,6 @@ class JobRunner(QObject):
         self._relay.changed.connect(self._on_changed)
         self._relay.progress.connect(self._on_progress)
         self._relay.online.connect(lambda: self._set_online(True, "Connected"))
-        self._relay.step_done.connect(self._on_step_done)
-        self._relay.step_failed.connect(self._on_step_failed)
         # Set when the service refused the token (or there is none): queued clips wait for
         # client_changed() instead of failing one after another.
         self._paused_reason = ""
@@ -638,10 +611,7 @@ class JobRunner(QObject):
             return
         if pool is self._db_pool:
             fn = self._until_written(fn)
-        call_id = next(self._call_ids)
-        step = _Step(call_id, fn, self._relay)
-        self._calls[call_id] = (step, done or (lambda _: None), failed)
-        pool.start(step)
+        run_in_thread(fn, done, failed, owner=self, pool=pool)
 
     def _until_written(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         backoff = policy.Backoff(base_s=0.5, cap_s=10.0)
@@ -712,20 +682,6 @@ class JobRunner(QObject):
 
         self._call(pool, call, finished, failed)
         self._update_idle()
-
-    @Slot(int, object)
-    def _on_step_done(self, call_id: int, result: object) -> None:
-        entry = self._calls.pop(call_id, None)
-        if entry is not None:
-            self._retired.append(entry[0])
-            entry[1](result)
-
-    @Slot(int, object)
-    def _on_step_failed(self, call_id: int, exc: object) -> None:
-        entry = self._calls.pop(call_id, None)
-        if entry is not None:
-            self._retired.append(entry[0])
-            entry[2](exc)
 
     def _step_failed(self, job_id: int, exc: BaseException) -> None:
         """A step could not record its outcome (the database is locked, full or damaged), or

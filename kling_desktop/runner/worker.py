@@ -1,77 +1,93 @@
-"""Run a plain function on a pooled QThread and deliver its result on the owner's thread.
+"""The one way to run work off the GUI thread: :func:`run_in_thread`.
 
-The one helper for "off the GUI thread, back on the GUI thread": the function never touches
-Qt objects; ``on_result``/``on_error`` run on the thread that owns the :class:`Call` (the
-thread that called :func:`run_in_thread`), via a queued signal.
+A plain function runs on a pool thread and never touches Qt objects; its result (or its
+exception) comes back on the thread that asked, through a queued signal of that thread's
+:class:`_Hub`. The hub lives as long as its thread, so a worker never emits on an object that
+is gone; the *receiver* is tied to an ``owner`` QObject instead, and a result that arrives after
+its owner was destroyed (a closed dialog, a removed widget) is dropped, not delivered. When
+``on_result`` is a method of a QObject, that object is the owner without saying so.
+
+The pool keeps the runnable alive while it runs (``QThreadPool.start`` with a callable), so no
+Python object has to be held on to until a pool thread is done with it.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QObject, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
 
 
-class _Relay(QObject):
-    succeeded = Signal(object)
-    failed = Signal(object)
+@dataclass
+class _Receiver:
+    on_result: Callable[[Any], None] | None
+    on_error: Callable[[BaseException], None] | None
+    owner: QObject | None
 
 
-class _Receiver(QObject):
-    """Lives on the owner's thread, so the queued signals land there."""
+class _Hub(QObject):
+    """Per asking thread: turns a worker's outcome into a call on this thread."""
 
-    def __init__(
-        self,
-        on_result: Callable[[Any], None] | None,
-        on_error: Callable[[BaseException], None] | None,
-        done: Callable[[], None],
-    ) -> None:
+    outcome = Signal(int, bool, object)  # call id, succeeded, result or exception
+
+    def __init__(self) -> None:
         super().__init__()
-        self._on_result, self._on_error, self._done = on_result, on_error, done
+        self._waiting: dict[int, _Receiver] = {}
+        self._ids = itertools.count(1)
+        self.outcome.connect(self._deliver)
 
-    @Slot(object)
-    def succeeded(self, result: object) -> None:
-        try:
-            if self._on_result is not None:
-                self._on_result(result)
-        finally:
-            self._done()
+    def submit(self, fn: Callable[[], Any], receiver: _Receiver, pool: QThreadPool) -> int:
+        call_id = next(self._ids)
+        self._waiting[call_id] = receiver
+        outcome = self.outcome
 
-    @Slot(object)
-    def failed(self, exc: object) -> None:
-        try:
-            if self._on_error is not None:
-                self._on_error(exc)  # type: ignore[arg-type]
+        def work() -> None:
+            try:
+                result = fn()
+            except BaseException as exc:  # delivered to on_error, never swallowed
+                outcome.emit(call_id, False, exc)
             else:
-                log.error("background call failed: %s", exc, exc_info=exc)  # type: ignore[arg-type]
-        finally:
-            self._done()
+                outcome.emit(call_id, True, result)
 
+        pool.start(work)
+        return call_id
 
-class Call(QRunnable):
-    """One function call on a pool thread; see :func:`run_in_thread`."""
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the owner keeps it until a result arrives
-        self._fn = fn
-        self.relay = _Relay()
-        self.receiver: _Receiver | None = None
-
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except BaseException as exc:  # delivered to on_error, never swallowed
-            self.relay.failed.emit(exc)
+    @Slot(int, bool, object)
+    def _deliver(self, call_id: int, ok: bool, value: object) -> None:
+        receiver = self._waiting.pop(call_id, None)
+        if receiver is None:
+            return
+        if receiver.owner is not None and not shiboken6.isValid(receiver.owner):
+            return  # its owner is gone: nobody is left to tell
+        if ok:
+            if receiver.on_result is not None:
+                receiver.on_result(value)
+        elif receiver.on_error is not None:
+            receiver.on_error(value)  # type: ignore[arg-type]
         else:
-            self.relay.succeeded.emit(result)
+            log.error("background call failed: %s", value, exc_info=value)  # type: ignore[arg-type]
 
 
-_live: set[Call] = set()
+_hubs = threading.local()
+
+
+def _hub() -> _Hub:
+    hub: _Hub | None = getattr(_hubs, "hub", None)
+    if hub is None:
+        hub = _hubs.hub = _Hub()
+    return hub
 
 
 def run_in_thread(
@@ -79,13 +95,19 @@ def run_in_thread(
     on_result: Callable[[Any], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
     *,
+    owner: QObject | None = None,
     pool: QThreadPool | None = None,
-) -> Call:
-    """Run ``fn()`` on ``pool`` (default: the global pool); deliver the outcome on this thread."""
-    call = Call(fn)
-    call.receiver = _Receiver(on_result, on_error, lambda: _live.discard(call))
-    call.relay.succeeded.connect(call.receiver.succeeded)
-    call.relay.failed.connect(call.receiver.failed)
-    _live.add(call)
-    (pool or QThreadPool.globalInstance()).start(call)
-    return call
+) -> int:
+    """Run ``fn()`` on ``pool`` (default: the global pool); deliver the outcome on this thread
+    to ``on_result``/``on_error`` — unless ``owner`` (by default the QObject whose method
+    ``on_result`` is) was destroyed meanwhile. Returns the call's id."""
+    if owner is None:
+        bound_to = getattr(on_result, "__self__", None)
+        owner = bound_to if isinstance(bound_to, QObject) else None
+    receiver = _Receiver(on_result, on_error, owner)
+    return _hub().submit(fn, receiver, pool or QThreadPool.globalInstance())
+
+
+def calls_waiting() -> int:
+    """Calls asked from this thread whose outcome has not been delivered yet (for tests)."""
+    return _hub().waiting
