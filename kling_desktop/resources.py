@@ -1,4 +1,5 @@
-"""The one place that knows where the app's resources (icons, desktop entry, styles) live.
+"""The one place that knows where the app's resources (icons, desktop entry, styles, licence
+notices) live.
 
 Three layouts, tried in this order:
 
@@ -57,6 +58,20 @@ def resource_path(*parts: str) -> Path:
     resources; only a missing resources folder raises :class:`ResourceError`.
     """
     return resources_root().joinpath(*parts)
+
+
+#: The third-party notices and licence texts (Qt, PySide6, FFmpeg: LGPL; PyAV: BSD), which must
+#: ship with every copy of the app: ``resources/licenses``, NOTICE.txt first.
+LICENSES_DIR = "licenses"
+NOTICE_NAME = "NOTICE.txt"
+
+
+def license_files() -> list[Path]:
+    """The notice, then each licence text, from ``resources/licenses`` (empty if missing)."""
+    folder = resource_path(LICENSES_DIR)
+    texts = sorted(p for p in folder.glob("*.txt") if p.is_file() and p.name != NOTICE_NAME)
+    notice = folder / NOTICE_NAME
+    return ([notice] if notice.is_file() else []) + texts
 
 
 def icon(name: str) -> QIcon:

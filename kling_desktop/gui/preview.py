@@ -20,6 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     Q_ARG,
+    QCoreApplication,
     QEvent,
     QMetaObject,
     QObject,
@@ -30,7 +31,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -43,6 +44,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from kling_desktop.gui.help import Shortcut
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,28 @@ except ImportError as exc:  # e.g. libpulse0 missing on Linux (environment-probe
 
 #: The time label while no length is known (nothing loaded, or a file that cannot play).
 NO_TIME = "–:–– / –:––"
+
+
+def keyboard_keys() -> list[Shortcut]:
+    """The preview's own keys (not actions), for Help → Keyboard shortcuts."""
+
+    def keys(*names: str) -> str:
+        native = QKeySequence.SequenceFormat.NativeText
+        return " / ".join(QKeySequence(name).toString(native) for name in names)
+
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("PreviewPane", text)
+
+    group = tr("Preview (when it has the focus)")
+    return [
+        Shortcut(group, tr("Play or pause"), keys("Space")),
+        Shortcut(group, tr("Back or forward 1 second (position)"), keys("Left", "Right")),
+        Shortcut(group, tr("Back or forward 5 seconds (position)"), keys("PgUp", "PgDown")),
+        Shortcut(group, tr("Start or end (position)"), keys("Home", "End")),
+        Shortcut(group, tr("Softer or louder (volume)"), keys("Down", "Up")),
+        Shortcut(group, tr("With sound (result) or Original"), keys("Left", "Right")),
+        Shortcut(group, tr("Next or previous control"), keys("Tab", "Shift+Tab")),
+    ]
 
 
 def format_time(ms: int) -> str:
