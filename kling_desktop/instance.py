@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kling_desktop.files import atomic_write_text
+
 if TYPE_CHECKING:
     from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
@@ -185,14 +187,10 @@ class InstanceLock:
             "role": self.role,
             "since": time.time(),
         }
-        tmp = self.info_file.with_name(f"{INFO_NAME}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(info), encoding="utf-8")
-            os.replace(tmp, self.info_file)
+            atomic_write_text(self.info_file, json.dumps(info))
         except OSError:  # the lock holds without it; only the sentence is vaguer
             log.warning("Could not write %s", self.info_file, exc_info=True)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
 
 if sys.platform == "win32":

@@ -18,7 +18,6 @@ program in the same desktop session can read its secrets.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -37,9 +36,8 @@ TOKEN_ENV = "KLING_DESKTOP_TOKEN"
 DEFAULT_PROFILE = "default"
 
 _PROFILE_NAME = re.compile(r"^[\w.@-]{1,64}$")
-# Keyring "usernames": one entry per profile, plus one entry holding the profile *names*.
+# Keyring "usernames": one entry per profile.
 _TOKEN_KEY = "token:{profile}"
-_INDEX_KEY = "profiles"
 
 # Backends that are not a secure store. keyrings.alt writes plaintext files: never used, even
 # if something else installed it (environment-probe §5: it makes itself the default).
@@ -237,51 +235,14 @@ class Vault:
         token = clean_token(token)
         register_secret(token)
         check_profile(profile)
-        with self._lock:
-            self._set(_TOKEN_KEY.format(profile=profile), token)
-            names = self._read_index()
-            if profile not in names:
-                self._write_index([*names, profile])
+        self._set(_TOKEN_KEY.format(profile=profile), token)
         log.info("Saved the API token for profile %r in %s", profile, self.backend_name())
 
     def delete_token(self, profile: str = DEFAULT_PROFILE) -> None:
         """Forget the saved token of ``profile`` (no error if there was none)."""
         check_profile(profile)
-        with self._lock:
-            self._delete(_TOKEN_KEY.format(profile=profile))
-            names = self._read_index()
-            if profile in names:
-                self._write_index([n for n in names if n != profile])
+        self._delete(_TOKEN_KEY.format(profile=profile))
         log.info("Removed the API token for profile %r from %s", profile, self.backend_name())
-
-    def profiles(self) -> list[str]:
-        """Names of the profiles with a saved token ("default" first). Names only, never tokens.
-
-        The index lives in the keyring beside the tokens; when the keyring is unavailable the
-        list is empty.
-        """
-        try:
-            names = self._read_index()
-        except VaultUnavailable as exc:
-            log.info("Cannot list token profiles: %s", exc.detail)
-            return []
-        return sorted(names, key=lambda n: (n != DEFAULT_PROFILE, n.casefold()))
-
-    def _read_index(self) -> list[str]:
-        raw = self._get(_INDEX_KEY)
-        try:
-            names = json.loads(raw) if raw else []
-        except ValueError:
-            names = []
-        if not isinstance(names, list):
-            names = []
-        return [n for n in names if isinstance(n, str) and _PROFILE_NAME.match(n)]
-
-    def _write_index(self, names: list[str]) -> None:
-        if names:
-            self._set(_INDEX_KEY, json.dumps(sorted(set(names))))
-        else:
-            self._delete(_INDEX_KEY)
 
     # -- the token in use ----------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ raised for an HTTP answer carries ``status`` and ``body``.
 
 Retry rules (contract §5, DESIGN §2): reads (GET, and ``DELETE /scheduler``) are retried with
 exponential backoff on network errors, timeouts, 5xx and 429. Writes are not: a repeated
-``POST /videos/add-sound`` is a second paid job, so a submit is only repeated after a 429 (the
-service says the job was not started) when the caller asks for it, or when the connection was
-refused before a single byte went out. A timeout or reset after sending raises at once.
+``POST /videos/add-sound`` is a second paid job, so a submit is only repeated when the
+connection was refused before a single byte went out; a 429 (the service says the job was not
+started), a timeout or a reset after sending raises at once.
 """
 
 from __future__ import annotations
@@ -344,14 +344,12 @@ class KlingClient:
         max_jobs: int | None = None,
         reply_url: str | None = None,
         reply_ref: str | None = None,
-        retry_429: int = 0,
     ) -> Task:
         """``POST /videos/add-sound``: one paid job. Never repeated after an ambiguous failure.
 
         ``keep_original_sound`` is sent as ``cropVideoOriginalSound``, which the docs define as
-        "whether to preserve the original video's sound" (default false: replaced).
-        ``retry_429`` > 0 repeats the submit after that many 429s (not started, per the docs),
-        waiting per Retry-After or the backoff; by default a 429 raises RateLimited at once.
+        "whether to preserve the original video's sound" (default false: replaced). A 429
+        raises :class:`RateLimited` at once (the engine's policy decides when to send again).
         """
         body: dict[str, Any] = {
             "video": video,
@@ -362,16 +360,7 @@ class KlingClient:
             "replyRef": reply_ref,
         }
         body = {k: v for k, v in body.items() if v is not None}
-        attempt = 0
-        while True:
-            try:
-                status, data = self._request("POST", "/videos/add-sound", json_body=body)
-                break
-            except errors.RateLimited as exc:
-                if attempt >= retry_429:
-                    raise
-                attempt += 1
-                self._pause(attempt, exc.retry_after)
+        status, data = self._request("POST", "/videos/add-sound", json_body=body)
         return _parsed(status, data, Task.parse)
 
     def get_task(self, task_id: int, *, email: str | None) -> Task:

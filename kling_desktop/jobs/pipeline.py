@@ -143,8 +143,8 @@ class SavedResult:
 
 
 #: The longest name a result may have. The download writes a temporary file beside it named
-#: ``.{name}.{8 random characters}.part`` (``KlingClient._save``: ``tempfile.mkstemp`` with that
-#: prefix and suffix), and both names must fit the 255-byte name limit of common file systems.
+#: ``.{name}.{8 random characters}.part`` (``files.atomic_file``), and both names must fit the
+#: 255-byte name limit of common file systems.
 NAME_MAX_BYTES = 255
 PART_NAME_EXTRA_BYTES = len(".") + len(".") + 8 + len(".part")
 RESULT_NAME_MAX_BYTES = NAME_MAX_BYTES - PART_NAME_EXTRA_BYTES

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 
+from kling_desktop.files import atomic_file
 from kling_desktop.media.synth import write_tone
 
 
@@ -45,10 +45,6 @@ def probe(path: Path) -> VideoInfo:
         raise ValueError(f"the file is not a readable video ({exc})") from None
 
 
-def _atomic(dest: Path) -> Path:
-    return dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-
-
 def make_result(
     source: Path, dest: Path, *, duration_s: float, keep_original: bool, tone_hz: float = 660.0
 ) -> None:
@@ -57,24 +53,21 @@ def make_result(
     The generated track comes first (players pick it); with ``keep_original`` the clip's own
     audio follows as a second audio stream.
     """
-    tmp = _atomic(dest)
     try:
-        try:
-            _mux_result(source, tmp, duration_s, keep_original, tone_hz)
-        except (av.FFmpegError, ValueError):
-            if not keep_original:
-                raise
-            # The original audio codec may not fit in MP4 (e.g. PCM from a .mov): drop it.
-            _mux_result(source, tmp, duration_s, False, tone_hz)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with atomic_file(dest) as out:
+            _mux_result(source, out, duration_s, keep_original, tone_hz)
+    except (av.FFmpegError, ValueError):
+        if not keep_original:
+            raise
+        # The original audio codec may not fit in MP4 (e.g. PCM from a .mov): drop it.
+        with atomic_file(dest) as out:
+            _mux_result(source, out, duration_s, False, tone_hz)
 
 
 def _mux_result(
-    source: Path, dest: Path, duration_s: float, keep_original: bool, tone_hz: float
+    source: Path, dest: BinaryIO, duration_s: float, keep_original: bool, tone_hz: float
 ) -> None:
-    with av.open(str(source)) as src, av.open(str(dest), mode="w", format="mp4") as out:
+    with av.open(str(source)) as src, av.open(dest, mode="w", format="mp4") as out:
         video_in = src.streams.video[0]
         mapping: dict[int, Any] = {video_in.index: out.add_stream_from_template(video_in)}
         generated = out.add_stream("aac", rate=48000)
@@ -93,46 +86,31 @@ def _mux_result(
 
 def make_cover(source: Path, dest: Path) -> None:
     """A JPEG of the first frame."""
-    tmp = _atomic(dest)
-    try:
-        with av.open(str(source)) as src:
-            frame = next(src.decode(video=0))
-        with av.open(str(tmp), mode="w", format="mjpeg") as out:
-            stream = out.add_stream("mjpeg", rate=1)
-            stream.width = frame.width
-            stream.height = frame.height
-            stream.pix_fmt = "yuvj420p"
-            stream.codec_context.time_base = Fraction(1, 1)
-            image = frame.reformat(format="yuvj420p")
-            image.pts = 0
-            for packet in stream.encode(image):
-                out.mux(packet)
-            for packet in stream.encode(None):
-                out.mux(packet)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with av.open(str(source)) as src:
+        frame = next(src.decode(video=0))
+    with atomic_file(dest) as handle, av.open(handle, mode="w", format="mjpeg") as out:
+        stream = out.add_stream("mjpeg", rate=1)
+        stream.width = frame.width
+        stream.height = frame.height
+        stream.pix_fmt = "yuvj420p"
+        stream.codec_context.time_base = Fraction(1, 1)
+        image = frame.reformat(format="yuvj420p")
+        image.pts = 0
+        for packet in stream.encode(image):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
 
 
 def make_wav(dest: Path, duration_s: float, tone_hz: float = 660.0) -> None:
     """The generated sound track alone, as 16-bit PCM WAV."""
-    tmp = _atomic(dest)
-    try:
-        with av.open(str(tmp), mode="w", format="wav") as out:
-            stream = out.add_stream("pcm_s16le", rate=48000)
-            stream.layout = "mono"
-            write_tone(out, stream, duration_s, tone_hz)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(dest) as handle, av.open(handle, mode="w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=48000)
+        stream.layout = "mono"
+        write_tone(out, stream, duration_s, tone_hz)
 
 
 def make_zip(dest: Path, files: Iterable[tuple[str, Path]]) -> None:
-    tmp = _atomic(dest)
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-            for name, path in files:
-                archive.write(path, name)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(dest) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+        for name, path in files:
+            archive.write(path, name)

@@ -38,24 +38,20 @@ def test_default_backend_is_the_test_memory_keyring() -> None:
     assert vault.backend_name() == "in-memory test keyring"
 
 
-def test_round_trip_and_profiles() -> None:
+def test_round_trip_per_profile() -> None:
     vault = Vault()
     assert vault.get_token() is None
-    assert vault.profiles() == []
     vault.set_token(f"  {TOKEN}\n")  # a paste brings whitespace along
     vault.set_token("user:99-other", profile="work")
     assert vault.get_token() == TOKEN
     assert vault.get_token("work") == "user:99-other"
-    assert vault.profiles() == ["default", "work"]
     # A second instance (fresh backend lookup) sees the same store.
     assert Vault().get_token() == TOKEN
     vault.delete_token()
     vault.delete_token()  # idempotent
     assert vault.get_token() is None
-    assert vault.profiles() == ["work"]
-    # The index holds names, never tokens.
-    index = MemoryKeyring.store[(Vault.SERVICE, "profiles")]
-    assert "user:" not in index
+    assert vault.get_token("work") == "user:99-other"
+    assert set(MemoryKeyring.store) == {(Vault.SERVICE, "token:work")}
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "user:1 234", "a\tb"])
@@ -100,7 +96,6 @@ def test_no_secure_store_says_so_and_never_writes(
         assert text.startswith("No secure password store (keyring) is available")
         assert "for this run only" in text
         assert TOKEN not in text
-    assert vault.profiles() == []
     # token() never raises; the run-only token works with no store at all.
     assert vault.token(env={}) is None
     vault.set_session_token(TOKEN)

@@ -340,7 +340,7 @@ def test_silent_server_is_a_timeout_and_a_submit_is_sent_once(
     )
     started = time.monotonic()
     with pytest.raises(errors.Timeout):
-        api.add_sound(video="https://x/y.mp4", email=DEMO_EMAIL, retry_429=5)
+        api.add_sound(video="https://x/y.mp4", email=DEMO_EMAIL)
     assert time.monotonic() - started < 2
     assert wait_until(lambda: b"add-sound" in silent_server.received)
     assert silent_server.accepted == 1  # never re-sent after a timeout
@@ -385,27 +385,6 @@ def test_submit_429_raises_at_once_by_default(
     assert simulator.submit_count == 0
 
 
-def test_submit_retries_429_when_asked_honouring_retry_after(
-    client: KlingClient, simulator: Simulator, clip: Path
-) -> None:
-    video = client.upload(clip, email=DEMO_EMAIL).url
-    simulator.scenario.submit_429 = 2
-    simulator.scenario.retry_after = 0.2
-    started = time.monotonic()
-    task = client.add_sound(video=video, email=DEMO_EMAIL, retry_429=2)
-    assert time.monotonic() - started >= 0.4  # two waits of Retry-After, not the 10 ms backoff
-    assert task.id and simulator.submit_count == 1
-    assert _posts(simulator, "/add-sound") == [429, 429, 200]
-
-
-def test_submit_429_retries_run_out(client: KlingClient, simulator: Simulator, clip: Path) -> None:
-    video = client.upload(clip, email=DEMO_EMAIL).url
-    simulator.scenario.submit_429 = 3
-    with pytest.raises(errors.RateLimited):
-        client.add_sound(video=video, email=DEMO_EMAIL, retry_429=1)
-    assert _posts(simulator, "/add-sound") == [429, 429]
-
-
 def test_full_slots_answer_429(client: KlingClient, simulator: Simulator, clip: Path) -> None:
     simulator.scenario.task_seconds = 5.0
     video = client.upload(clip, email=DEMO_EMAIL).url
@@ -421,7 +400,7 @@ def test_dropped_submit_answer_is_not_resent(
     video = client.upload(clip, email=DEMO_EMAIL).url
     simulator.scenario.drop_submit_response = 1
     with pytest.raises(errors.NetworkError):
-        client.add_sound(video=video, email=DEMO_EMAIL, retry_429=3)
+        client.add_sound(video=video, email=DEMO_EMAIL)
     assert simulator.submit_count == 1
     assert len(simulator.tasks()) == 1
     assert _posts(simulator, "/add-sound") == [0]

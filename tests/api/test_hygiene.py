@@ -88,7 +88,7 @@ def test_redirect_on_submit_is_not_followed(
     video = _video(client, clip)
     simulator.scenario.submit_redirect_after_create = 1
     with pytest.raises(errors.ApiError) as info:
-        client.add_sound(video=video, email=DEMO_EMAIL, retry_429=3)
+        client.add_sound(video=video, email=DEMO_EMAIL)
     exc = info.value
     assert (exc.status, exc.body, exc.has_error_body) == (302, "", False)
     assert type(exc) is errors.ApiError and not exc.transient
