@@ -13,9 +13,7 @@ by a one-thread store pool, in order.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import heapq
 import itertools
 import logging
 import random
@@ -29,38 +27,32 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
-from kling_desktop.api import errors
-from kling_desktop.api.models import Task
 from kling_desktop.cancel import Cancelled, CancelToken
-from kling_desktop.jobs import pipeline, policy, preflight
+from kling_desktop.jobs import pipeline, policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.policy import Action, Decision
-from kling_desktop.jobs.store import JobGone, JobStore, StoreError, SubmitNotAllowed
+from kling_desktop.jobs.store import JobGone, JobStore
+from kling_desktop.runner.steps import (
+    Outcome,
+    Progress,
+    Relay,
+    Steps,
+    is_store_error,
+    unless_moved,
+)
+from kling_desktop.runner.timers import Timers
 from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
 
 if TYPE_CHECKING:  # requests loads with the first client, not with the window
     from kling_desktop.api.client import KlingClient
 
+__all__ = ["BatchSummary", "ClientFactory", "JobRunner", "NoClient", "Progress"]
+
 log = logging.getLogger(__name__)
 
 S = JobState
 PROCESSING_LIMIT_S = policy.PROCESSING_LIMIT_S
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What a row shows under its state.
-
-    ``fraction`` is 0..1, or None when indeterminate; ``since`` is the epoch time a timed phase
-    began (processing, waiting for a slot), so a view can show the elapsed time itself;
-    ``until`` the epoch time of the next try after a wait, so a view can count down to it.
-    """
-
-    fraction: float | None = None
-    text: str = ""
-    since: float | None = None
-    until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -88,22 +80,6 @@ NoClient = pipeline.NoClient
 TRANSFER_TRIES = policy.TRANSFER_TRIES
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """What a step wrote (the job as stored now) and what the policy says to do next."""
-
-    job: Job
-    decision: policy.Decision = field(default_factory=policy.Decision)
-
-
-class _Relay(QObject):
-    """Carries worker-thread news to the owner thread (queued, since it lives there)."""
-
-    changed = Signal(object)  # Job
-    progress = Signal(int, object)  # job id, Progress
-    online = Signal()
-
-
 class JobRunner(QObject):
     job_added = Signal(object)  # Job
     job_changed = Signal(object)  # Job: the new snapshot
@@ -127,10 +103,6 @@ class JobRunner(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._transfer_backoff = policy.Backoff(base_s=transfer_backoff_s, cap_s=60.0, jitter=0.2)
-        self._reconcile_backoff = dataclasses.replace(
-            policy.RECONCILE_BACKOFF, base_s=reconcile_backoff_s
-        )
         self._clock = clock
         self._store = store
         self._client_factory = client_factory
@@ -139,11 +111,9 @@ class JobRunner(QObject):
         self._progress: dict[int, Progress] = {}
         self._busy: dict[int, CancelToken] = {}  # jobs with a worker in flight
         # Scheduled actions (next poll, next slot try, ...): one timer for all of them.
-        self._due: dict[int, tuple[float, Callable[[int], None]]] = {}
-        self._heap: list[tuple[float, int]] = []
-        self._tick = QTimer(self)
-        self._tick.setSingleShot(True)
-        self._tick.timeout.connect(self._on_tick)
+        self._timers = Timers(
+            lambda job_id: job_id in self._jobs and job_id not in self._busy, self
+        )
         self._start_after_check: set[int] = set()
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
         self._store_errors: dict[int, int] = {}  # steps whose database write failed, in a row
@@ -163,10 +133,21 @@ class JobRunner(QObject):
         self._db_pool = _pool(1)
         self._store_wait = threading.Event()  # set at shutdown: stop waiting for a lock
         self._removed_rows: dict[int, Job] = {}  # the store thread's: rows Undo puts back
-        self._relay = _Relay(self)
+        self._relay = Relay(self)
         self._relay.changed.connect(self._on_changed)
         self._relay.progress.connect(self._on_progress)
         self._relay.online.connect(lambda: self._set_online(True, "Connected"))
+        self._steps = Steps(
+            store,
+            settings,
+            self._relay,
+            clock=clock,
+            transfer_backoff=policy.Backoff(base_s=transfer_backoff_s, cap_s=60.0, jitter=0.2),
+            reconcile_backoff=dataclasses.replace(
+                policy.RECONCILE_BACKOFF, base_s=reconcile_backoff_s
+            ),
+            shutting_down=lambda: self._shutting_down,
+        )
         # Set when the service refused the token (or there is none): queued clips wait for
         # client_changed() instead of failing one after another.
         self._paused_reason = ""
@@ -314,27 +295,8 @@ class JobRunner(QObject):
         self._cancel_timer(job_id)
         task_id = job.task_id
 
-        def work(client: KlingClient, token: CancelToken) -> _Outcome:
-            # NotFound: useapi.net was no longer tracking it, which is the same outcome.
-            with contextlib.suppress(errors.NotFound):
-                client.stop_tracking(task_id)
-
-            def stopped(job: Job) -> Decision:
-                if job.state is not S.PROCESSING:
-                    return Decision()
-                return Decision(
-                    {
-                        "state": S.STOPPED,
-                        "error_code": "stopped",
-                        "error_message": (
-                            "You stopped tracking this job. Kling still runs it and charges "
-                            "for it; its result will appear in your Kling account. Retry to "
-                            "track it again."
-                        ),
-                    }
-                )
-
-            return self._apply(job_id, stopped)
+        def work(client: KlingClient, token: CancelToken) -> Outcome:
+            return self._steps.stop_tracking(client, job_id, task_id)
 
         def failed(job_id: int, exc: BaseException) -> None:
             self._set_online(False, str(exc))
@@ -421,9 +383,9 @@ class JobRunner(QObject):
                 continue
             self._batch.add(job.id)
             if decision.changes:
-                self._decide(job.id, _unless_moved(job.state, decision))
+                self._decide(job.id, unless_moved(job.state, decision))
             else:
-                self._carry_out(_Outcome(job, decision))
+                self._carry_out(Outcome(job, decision))
         self._pump()
         self._update_idle()
 
@@ -445,9 +407,7 @@ class JobRunner(QObject):
         """Stop all work; every job stays in the store and resumes on the next start."""
         self._shutting_down = True
         self._store_wait.set()
-        self._tick.stop()
-        self._due.clear()
-        self._heap.clear()
+        self._timers.stop()
         for token in self._busy.values():
             token.cancel()
         for pool in (self._check_pool, self._transfer_pool, self._net_pool, self._db_pool):
@@ -456,29 +416,16 @@ class JobRunner(QObject):
 
     # -- carrying decisions out ----------------------------------------------------------
 
-    def _apply(self, job_id: int, decide: Callable[[Job], Decision]) -> _Outcome:
-        """Decide on the job as stored and write the decision, in one transaction (any
-        thread but the owner's)."""
-        taken: list[Decision] = []
-
-        def changes(job: Job) -> dict[str, Any]:
-            decision = decide(job)
-            taken.append(decision)
-            return decision.changes
-
-        job = self._store.apply(job_id, changes)
-        return _Outcome(job, taken[-1] if taken else Decision())
-
     def _decide(self, job_id: int, decide: Callable[[Job], Decision]) -> None:
         """:meth:`_apply` on the store thread; the outcome is carried out here."""
         self._call(
             self._db_pool,
-            lambda: self._apply(job_id, decide),
+            lambda: self._steps.apply(job_id, decide),
             self._carry_out,
             lambda exc: self._step_failed(job_id, exc),
         )
 
-    def _carry_out(self, outcome: _Outcome) -> None:
+    def _carry_out(self, outcome: Outcome) -> None:
         job, decision = outcome.job, outcome.decision
         if job.id not in self._jobs:
             return
@@ -539,38 +486,11 @@ class JobRunner(QObject):
 
     def _schedule(self, job_id: int, delay_s: float, action: Callable[[int], None]) -> None:
         """Run ``action(job_id)`` after ``delay_s``, replacing what was scheduled for it."""
-        if self._shutting_down:
-            return
-        when = time.monotonic() + max(0.0, delay_s)
-        self._due[job_id] = (when, action)
-        heapq.heappush(self._heap, (when, job_id))
-        self._arm()
+        if not self._shutting_down:
+            self._timers.schedule(job_id, delay_s, action)
 
     def _cancel_timer(self, job_id: int) -> None:
-        self._due.pop(job_id, None)  # its heap entry is skipped when it comes up
-
-    def _arm(self) -> None:
-        while self._heap and self._due.get(self._heap[0][1], (None,))[0] != self._heap[0][0]:
-            heapq.heappop(self._heap)  # cancelled or rescheduled since
-        if not self._heap:
-            self._tick.stop()
-            return
-        wait_ms = max(0, int((self._heap[0][0] - time.monotonic()) * 1000))
-        if not self._tick.isActive() or self._tick.remainingTime() > wait_ms:
-            self._tick.start(wait_ms)
-
-    @Slot()
-    def _on_tick(self) -> None:
-        now = time.monotonic()
-        while self._heap and self._heap[0][0] <= now:
-            when, job_id = heapq.heappop(self._heap)
-            entry = self._due.get(job_id)
-            if entry is None or entry[0] != when:
-                continue
-            del self._due[job_id]
-            if job_id in self._jobs and job_id not in self._busy:
-                entry[1](job_id)
-        self._arm()
+        self._timers.cancel(job_id)
 
     def _schedule_poll(self, job_id: int, delay_s: float | None = None) -> None:
         if delay_s is None:
@@ -639,7 +559,7 @@ class JobRunner(QObject):
         self,
         job_id: int,
         pool: QThreadPool,
-        work: Callable[[KlingClient, CancelToken], _Outcome | Job | None],
+        work: Callable[[KlingClient, CancelToken], Outcome | Job | None],
         *,
         on_error: Callable[[int, BaseException], None] | None = None,
         needs_client: bool = True,
@@ -651,7 +571,7 @@ class JobRunner(QObject):
         token = CancelToken()
         self._busy[job_id] = token
 
-        def call() -> _Outcome | Job | None:
+        def call() -> Outcome | Job | None:
             client = self._client() if needs_client else None
             return work(client, token)  # type: ignore[arg-type]
 
@@ -659,7 +579,7 @@ class JobRunner(QObject):
             if self._busy.get(job_id) is token:
                 del self._busy[job_id]
             self._store_errors.pop(job_id, None)
-            if isinstance(result, _Outcome):
+            if isinstance(result, Outcome):
                 self._carry_out(result)
                 return
             if isinstance(result, Job):
@@ -674,7 +594,7 @@ class JobRunner(QObject):
                 return  # removed while working: nothing left to report
             if isinstance(exc, Cancelled) and self._shutting_down:
                 return  # quitting: the job resumes next time from its stored state
-            if on_error is not None and not _is_store_error(exc):
+            if on_error is not None and not is_store_error(exc):
                 on_error(job_id, exc)
                 self._after_step(job_id)
             else:
@@ -691,7 +611,7 @@ class JobRunner(QObject):
         count = self._store_errors.get(job_id, 0) + 1
         self._store_errors[job_id] = count
         delay = policy.Backoff(base_s=2.0, cap_s=300.0).delay(count)
-        if _is_store_error(exc):
+        if is_store_error(exc):
             log.warning(
                 "job %s: could not save its progress (%s); again in %.0f s", job_id, exc, delay
             )
@@ -708,16 +628,9 @@ class JobRunner(QObject):
     def _reload(self, job_id: int) -> None:
         """Read the job as stored and carry on from there (after a failed write)."""
 
-        def work(_: KlingClient, token: CancelToken) -> _Outcome:
-            job = self._store.get(job_id)
-            if job is None:
-                raise JobGone(str(job_id))
-            decision = policy.next_action(job, self._clock())
-            if decision.changes:
-                return self._apply(job_id, _unless_moved(job.state, decision))
-            return _Outcome(job, decision)
-
-        self._run(job_id, self._db_pool, work, needs_client=False)
+        self._run(
+            job_id, self._db_pool, lambda _c, _t: self._steps.reload(job_id), needs_client=False
+        )
 
     def _store_failed(self, exc: BaseException) -> None:
         log.error("could not write the job list", exc_info=exc)
@@ -740,288 +653,86 @@ class JobRunner(QObject):
             if job.state is S.WAITING_SLOT and job.email == email and job.id not in self._busy:
                 self._schedule(job.id, random.uniform(0.5, 2.0), self._run_submit)
 
-    # check -------------------------------------------------------------------------------
+    # -- the steps (their bodies, on pool threads, are in runner/steps.py) ---------------
 
     def _run_check(self, job_id: int) -> None:
         # Decided here, on the owner thread: the worker then writes checking -> queued itself,
         # so an auto-started drop costs the GUI thread no disk sync per clip.
         start = job_id in self._start_after_check
 
-        def work(_: KlingClient, token: CancelToken) -> Job:
-            job = self._store.get(job_id)
-            if job is None:
-                raise JobGone(str(job_id))
-            verdict = pipeline.check(job)
-            warnings = " ".join(p.message for p in verdict.problems if not _blocking(p))
-            stat = _stat(job.input_path)
-            seen = {"input_size": stat[0], "input_mtime": stat[1]} if stat else {}
-            if not verdict.ok:
-                blocking = [p for p in verdict.problems if _blocking(p)]
-                return self._store.transition(
-                    job_id,
-                    S.REJECTED,
-                    duration_s=verdict.duration_s,
-                    error_code=blocking[0].code if blocking else "rejected",
-                    error_message=" ".join(p.message for p in blocking),
-                    warnings=warnings,
-                    **seen,
-                )
-
-            def checked(job: Job) -> dict[str, Any]:
-                fields = {"duration_s": verdict.duration_s, "warnings": warnings, **seen}
-                if job.state is S.QUEUED:  # re-checked before sending: carry on
-                    return fields
-                if job.state is S.CHECKING and policy.may_submit(job):
-                    # Sent back by preflight (the clip changed): still confirmed, so it goes on.
-                    return {**fields, "state": S.QUEUED}
-                if start and job.paid_submits == 0:
-                    return {**fields, **(policy.start(job) or {})}
-                return {**fields, "state": S.READY}
-
-            return self._store.apply(job_id, checked)
-
         def after(job_id: int, exc: BaseException) -> None:
-            self._decide(
-                job_id,
-                lambda job: (
-                    Decision(
-                        {
-                            "state": S.REJECTED,
-                            "error_code": getattr(exc, "code", "error"),
-                            "error_message": policy.sentence(exc),
-                        }
-                    )
-                    if job.state is S.CHECKING
-                    else Decision()
-                ),
-            )
+            self._decide(job_id, lambda job: _unreadable(job, exc))
 
-        self._run(job_id, self._check_pool, work, on_error=after, needs_client=False)
-
-    # upload + submit ---------------------------------------------------------------------
+        self._run(
+            job_id,
+            self._check_pool,
+            lambda _c, _t: self._steps.check(job_id, start=start),
+            on_error=after,
+            needs_client=False,
+        )
 
     def _run_send(self, job_id: int) -> None:
         """Upload (unless already uploaded) and submit, on a transfer slot."""
-
-        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
-            job = self._store.get(job_id)
-            if job is None or job.state is not S.QUEUED:
-                return job
-            # Before the upload and the paid submit: what would waste them (DESIGN §4.9).
-            found = preflight.run(job, self._settings.output_folder)
-            if not found.ok:
-                return self._apply(job_id, lambda j: preflight.decision(j, found))
-            if not job.email and self._settings.default_email:
-                # Added before an account was known (no token yet): use the default now.
-                options = dataclasses.replace(job.options, email=self._settings.default_email)
-                job = self._store.update(job_id, options=options)
-            if not job.upload_url:
-                job = self._store.transition(
-                    job_id, S.UPLOADING, upload_attempts=job.upload_attempts + 1
-                )
-                self._relay.changed.emit(job)
-                self._relay.progress.emit(job_id, Progress(0.0, "Uploading 0 %"))
-                try:
-                    url = pipeline.upload(client, job, self._upload_progress(job_id), token)
-                except Exception as exc:
-                    error = exc
-                    now = self._clock()
-                    return self._apply(
-                        job_id,
-                        lambda j: policy.after_upload_error(
-                            j, error, now, backoff=self._transfer_backoff
-                        ),
-                    )
-                job = self._store.update(job_id, upload_url=url)
-            token.raise_if_cancelled()
-            return self._submit_now(client, job_id)
 
         def failed(job_id: int, exc: BaseException) -> None:
             # Only what happened before the upload could start: no client, or cancelled.
             now = self._clock()
             self._decide(job_id, lambda j: policy.after_upload_error(j, exc, now))
 
-        self._run(job_id, self._transfer_pool, work, on_error=failed)
+        self._run(
+            job_id,
+            self._transfer_pool,
+            lambda client, token: self._steps.send(client, token, job_id),
+            on_error=failed,
+        )
 
     def _run_submit(self, job_id: int) -> None:
         """Try a submit again after a 429 (waiting for a free slot)."""
-
-        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
-            job = self._store.get(job_id)
-            if job is None or job.state is not S.WAITING_SLOT:
-                return job
-            return self._submit_now(client, job_id)
-
-        def failed(job_id: int, exc: BaseException) -> None:
-            # No client (the token was removed): look again once it is back.
-            self._set_online(False, str(exc))
-            self._schedule(job_id, 60.0, self._run_submit)
-
-        self._run(job_id, self._net_pool, work, on_error=failed)
-
-    def _submit_now(self, client: KlingClient, job_id: int) -> _Outcome:
-        """Commit "submitting" (the store refuses unless a confirmed request is left), send
-        the one paid request, and record what came back — the task id at once."""
-        now = self._clock()
-        try:
-            job = self._store.begin_submit(job_id, now)
-        except SubmitNotAllowed as exc:
-            log.warning("%s: not sent", exc)
-            return self._apply(job_id, policy.not_confirmed)
-        self._relay.changed.emit(job)
-        try:
-            task = pipeline.submit(client, job)
-        except Exception as exc:
-            error = exc
-            log.warning("job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
-            limit = self._settings.slot_wait_limit_s
-            outcome = self._apply(
-                job_id,
-                lambda j: policy.after_submit_error(
-                    j, error, self._clock(), slot_wait_limit_s=limit
-                ),
-            )
-            if outcome.decision.action is Action.RECONCILE and outcome.decision.delay_s <= 0:
-                return self._reconcile_now(client, job_id)
-            return outcome
-        return self._apply(
+        self._run(
             job_id,
-            lambda j: policy.after_submit(
-                j,
-                task,
-                self._clock(),
-                first_poll_s=self._settings.first_poll_delay_s,
-                poll_interval_s=self._settings.poll_interval_s,
-            ),
+            self._net_pool,
+            lambda client, _t: self._steps.submit_again(client, job_id),
+            on_error=self._later(60.0, self._run_submit),
         )
-
-    # reconcile ---------------------------------------------------------------------------
 
     def _run_reconcile(self, job_id: int) -> None:
-        def work(client: KlingClient, token: CancelToken) -> _Outcome:
-            return self._reconcile_now(client, job_id)
-
-        def failed(job_id: int, exc: BaseException) -> None:
-            # No client yet: ask again later; never resubmit.
-            self._set_online(False, str(exc))
-            self._schedule(job_id, 30.0, self._run_reconcile)
-
-        self._run(job_id, self._net_pool, work, on_error=failed)
-
-    def _reconcile_now(self, client: KlingClient, job_id: int) -> _Outcome:
-        job = self._store.get(job_id)
-        if job is None:
-            raise JobGone(str(job_id))
-        taken = {j.task_id for j in self._store.all() if j.task_id is not None and j.id != job_id}
-        try:
-            task = pipeline.reconcile(client, job, taken)
-        except Exception as exc:
-            error = exc
-            log.info("job %s: could not look for its task yet (%s)", job_id, exc)
-            return self._apply(
-                job_id,
-                lambda j: policy.after_reconcile_error(
-                    j, error, self._clock(), backoff=self._reconcile_backoff
-                ),
-            )
-        return self._apply(
+        # No client yet: ask again later; never resubmit.
+        self._run(
             job_id,
-            lambda j: policy.after_reconcile(
-                j,
-                task,
-                self._clock(),
-                first_poll_s=self._settings.first_poll_delay_s,
-                backoff=self._reconcile_backoff,
-            ),
+            self._net_pool,
+            lambda client, _t: self._steps.reconcile(client, job_id),
+            on_error=self._later(30.0, self._run_reconcile),
         )
-
-    # poll --------------------------------------------------------------------------------
 
     def _run_poll(self, job_id: int) -> None:
         job = self._jobs.get(job_id)
         if job is None or job.state is not S.PROCESSING:
             return
-
-        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
-            job = self._store.get(job_id)
-            if job is None or job.state is not S.PROCESSING:
-                return job
-            interval = self._settings.poll_interval_s
-            try:
-                task = pipeline.poll(client, job)
-            except Exception as exc:
-                error = exc
-                if isinstance(exc, errors.NetworkError | errors.Timeout):
-                    self._relay.progress.emit(job_id, Progress(None, str(exc), job.submitted_at))
-                return self._apply(
-                    job_id,
-                    lambda j: policy.after_poll_error(
-                        j, error, self._clock(), poll_interval_s=interval
-                    ),
-                )
-            outcome = self._apply(
-                job_id,
-                lambda j: policy.after_task(j, task, self._clock(), poll_interval_s=interval),
-            )
-            if outcome.job.state is S.PROCESSING:
-                self._relay.progress.emit(
-                    job_id, Progress(None, _status_text(task), job.submitted_at)
-                )
-            self._set_online_threadsafe()
-            return outcome
-
-        def failed(job_id: int, exc: BaseException) -> None:
-            self._set_online(False, str(exc))
-            self._schedule_poll(job_id, 60.0)
-
-        self._run(job_id, self._net_pool, work, on_error=failed)
-
-    # download ----------------------------------------------------------------------------
+        self._run(
+            job_id,
+            self._net_pool,
+            lambda client, _t: self._steps.poll(client, job_id),
+            on_error=self._later(60.0, self._run_poll),
+        )
 
     def _run_download(self, job_id: int) -> None:
-        def work(client: KlingClient, token: CancelToken) -> _Outcome | Job | None:
-            job = self._store.get(job_id)
-            if job is None or job.state is not S.DOWNLOADING:
-                return job
-            try:
-                dest, complete = pipeline.destination(job, self._settings.output_folder)
-                if complete:  # renamed into place just before a crash: nothing to fetch again
-                    return self._store.transition(job_id, S.DONE, output_path=dest)
-                # Persist the reserved name first, so a crash mid-download reuses (and never
-                # strands) our placeholder.
-                self._store.update(job_id, output_path=dest)
-                try:
-                    saved = pipeline.download(
-                        client,
-                        job,
-                        dest,
-                        prefer_clean=self._settings.prefer_clean_master,
-                        progress=self._transfer_progress(job_id, "Downloading"),
-                        cancel=token,
-                    )
-                except BaseException:
-                    dest.unlink(missing_ok=True)  # the empty placeholder; never a user's file
-                    self._store.update(job_id, output_path=None)
-                    raise
-            except Exception as exc:
-                error = exc
-                if _is_store_error(exc) or (isinstance(exc, Cancelled) and self._shutting_down):
-                    raise
-                return self._apply(
-                    job_id,
-                    lambda j: policy.after_download_error(
-                        j, error, self._clock(), backoff=self._transfer_backoff
-                    ),
-                )
-            return self._store.transition(
-                job_id, S.DONE, output_path=saved.path, result_kind=saved.kind
-            )
+        self._run(
+            job_id,
+            self._transfer_pool,
+            lambda client, token: self._steps.download(client, token, job_id),
+            on_error=self._later(60.0, self._run_download),
+        )
 
-        self._run(job_id, self._transfer_pool, work, needs_client=True, on_error=self._no_client)
+    def _later(
+        self, delay_s: float, action: Callable[[int], None]
+    ) -> Callable[[int, BaseException], None]:
+        """A step that could not start (no client yet): say so, and try again later."""
 
-    def _no_client(self, job_id: int, exc: BaseException) -> None:
-        self._set_online(False, str(exc))
-        self._schedule(job_id, 60.0, self._run_download)
+        def again(job_id: int, exc: BaseException) -> None:
+            self._set_online(False, str(exc))
+            self._schedule(job_id, delay_s, action)
+
+        return again
 
     # -- outcomes on the owner thread -----------------------------------------------------
 
@@ -1076,56 +787,18 @@ class JobRunner(QObject):
             if summary.done or summary.failed:
                 self.batch_finished.emit(summary)
 
-    # -- progress callbacks (worker threads) ----------------------------------------------
 
-    def _upload_progress(self, job_id: int) -> Callable[[int, int], None]:
-        return self._transfer_progress(job_id, "Uploading")
-
-    def _transfer_progress(self, job_id: int, verb: str) -> Callable[[int, int], None]:
-        """At most ten updates a second per job (and the last one), not one per percent:
-        each is a queued signal the GUI thread must handle."""
-        last_percent, last_time = [-1], [0.0]
-
-        def report(done: int, total: int) -> None:
-            percent = int(done * 100 / total) if total else 0
-            now = time.monotonic()
-            if percent == last_percent[0] or (now - last_time[0] < 0.1 and percent < 100):
-                return
-            last_percent[0], last_time[0] = percent, now
-            self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
-
-        return report
-
-
-def _unless_moved(state: JobState, decision: Decision) -> Callable[[Job], Decision]:
-    """``decision``, as long as the stored job is still in ``state`` (another runner may have
-    moved it since it was read)."""
-    return lambda job: decision if job.state is state else Decision()
-
-
-def _is_store_error(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.Error | StoreError) and not isinstance(exc, JobGone)
-
-
-def _stat(path: Path) -> tuple[int, float] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime
-
-
-def _is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, errors.ApiError) and exc.transient
-
-
-def _blocking(problem: Any) -> bool:
-    return str(getattr(problem.severity, "value", problem.severity)).lower() == "blocking"
-
-
-def _status_text(task: Task) -> str:
-    name = task.status_name.replace("_", " ") if task.status_name else "processing"
-    return f"Adding sound · {name}"
+def _unreadable(job: Job, exc: BaseException) -> Decision:
+    """The check itself broke (not the clip's verdict): the clip is not accepted, with why."""
+    if job.state is not S.CHECKING:
+        return Decision()
+    return Decision(
+        {
+            "state": S.REJECTED,
+            "error_code": getattr(exc, "code", "error"),
+            "error_message": policy.sentence(exc),
+        }
+    )
 
 
 def _pool(threads: int) -> QThreadPool:

@@ -129,7 +129,7 @@ def test_refused_submit_is_failed_with_its_sentence_and_charged_nothing(
 
 
 def test_download_retries_wait_for_real_between_tries(engine: Engine, clip: Path) -> None:
-    engine.runner._transfer_backoff = policy.Backoff(base_s=0.3, cap_s=5.0, jitter=0.0)
+    engine.runner._steps.transfer_backoff = policy.Backoff(base_s=0.3, cap_s=5.0, jitter=0.0)
     engine.simulator.scenario.truncate_downloads = 2
     notes: list[str] = []
     engine.runner.job_progress.connect(lambda _id, p: notes.append(p.text))

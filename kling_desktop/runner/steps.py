@@ -1,0 +1,382 @@
+"""What runs on a pool thread for one job: check, send (upload + submit), reconcile, poll,
+download, stop tracking. Each reads the job as stored, does its one piece of I/O, and writes
+what ``jobs/policy.py`` decides about the outcome in the same transaction that read the job;
+it returns an :class:`Outcome` for the engine to carry out on its own thread.
+
+Nothing here touches a widget or a timer: progress and "the job changed" go out through the
+:class:`Relay`, whose queued signals land on the engine's thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from kling_desktop.api import errors
+from kling_desktop.api.models import Task
+from kling_desktop.cancel import Cancelled, CancelToken
+from kling_desktop.jobs import pipeline, policy, preflight
+from kling_desktop.jobs.model import Job, JobState
+from kling_desktop.jobs.policy import Action, Decision
+from kling_desktop.jobs.store import JobGone, JobStore, StoreError, SubmitNotAllowed
+from kling_desktop.settings import Settings
+
+if TYPE_CHECKING:  # requests loads with the first client, not with the window
+    from kling_desktop.api.client import KlingClient
+
+log = logging.getLogger(__name__)
+
+S = JobState
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a row shows under its state.
+
+    ``fraction`` is 0..1, or None when indeterminate; ``since`` is the epoch time a timed phase
+    began (processing, waiting for a slot), so a view can show the elapsed time itself;
+    ``until`` the epoch time of the next try after a wait, so a view can count down to it.
+    """
+
+    fraction: float | None = None
+    text: str = ""
+    since: float | None = None
+    until: float | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step wrote (the job as stored now) and what the policy says to do next."""
+
+    job: Job
+    decision: Decision = field(default_factory=Decision)
+
+
+class Relay(QObject):
+    """Carries worker-thread news to the engine's thread (queued, since it lives there)."""
+
+    changed = Signal(object)  # Job
+    progress = Signal(int, object)  # job id, Progress
+    online = Signal()
+
+
+class Steps:
+    """The worker-side body of every step, sharing the store, settings, clock and relay."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        settings: Settings,
+        relay: Relay,
+        *,
+        clock: Callable[[], float],
+        transfer_backoff: policy.Backoff,
+        reconcile_backoff: policy.Backoff,
+        shutting_down: Callable[[], bool],
+    ) -> None:
+        self._store, self._settings, self._relay, self._clock = store, settings, relay, clock
+        self.transfer_backoff = transfer_backoff
+        self._reconcile_backoff = reconcile_backoff
+        self._shutting_down = shutting_down
+
+    def apply(self, job_id: int, decide: Callable[[Job], Decision]) -> Outcome:
+        """Decide on the job as stored and write the decision, in one transaction."""
+        taken: list[Decision] = []
+
+        def changes(job: Job) -> dict[str, Any]:
+            decision = decide(job)
+            taken.append(decision)
+            return decision.changes
+
+        job = self._store.apply(job_id, changes)
+        return Outcome(job, taken[-1] if taken else Decision())
+
+    def _stored(self, job_id: int) -> Job:
+        job = self._store.get(job_id)
+        if job is None:
+            raise JobGone(str(job_id))
+        return job
+
+    # check -----------------------------------------------------------------------------
+
+    def check(self, job_id: int, *, start: bool) -> Job:
+        job = self._stored(job_id)
+        verdict = pipeline.check(job)
+        warnings = " ".join(p.message for p in verdict.problems if not _blocking(p))
+        stat = _stat(job.input_path)
+        seen = {"input_size": stat[0], "input_mtime": stat[1]} if stat else {}
+        if not verdict.ok:
+            blocking = [p for p in verdict.problems if _blocking(p)]
+            return self._store.transition(
+                job_id,
+                S.REJECTED,
+                duration_s=verdict.duration_s,
+                error_code=blocking[0].code if blocking else "rejected",
+                error_message=" ".join(p.message for p in blocking),
+                warnings=warnings,
+                **seen,
+            )
+
+        def checked(job: Job) -> dict[str, Any]:
+            fields = {"duration_s": verdict.duration_s, "warnings": warnings, **seen}
+            if job.state is S.QUEUED:  # re-checked before sending: carry on
+                return fields
+            if job.state is S.CHECKING and policy.may_submit(job):
+                # Sent back by preflight (the clip changed): still confirmed, so it goes on.
+                return {**fields, "state": S.QUEUED}
+            if start and job.paid_submits == 0:
+                return {**fields, **(policy.start(job) or {})}
+            return {**fields, "state": S.READY}
+
+        return self._store.apply(job_id, checked)
+
+    # upload + submit -------------------------------------------------------------------
+
+    def send(self, client: KlingClient, token: CancelToken, job_id: int) -> Outcome | Job | None:
+        """Upload (unless already uploaded), then submit."""
+        job = self._store.get(job_id)
+        if job is None or job.state is not S.QUEUED:
+            return job
+        # Before the upload and the paid submit: what would waste them (DESIGN §4.9).
+        found = preflight.run(job, self._settings.output_folder)
+        if not found.ok:
+            return self.apply(job_id, lambda j: preflight.decision(j, found))
+        if not job.email and self._settings.default_email:
+            # Added before an account was known (no token yet): use the default now.
+            options = dataclasses.replace(job.options, email=self._settings.default_email)
+            job = self._store.update(job_id, options=options)
+        if not job.upload_url:
+            job = self._store.transition(
+                job_id, S.UPLOADING, upload_attempts=job.upload_attempts + 1
+            )
+            self._relay.changed.emit(job)
+            self._relay.progress.emit(job_id, Progress(0.0, "Uploading 0 %"))
+            try:
+                url = pipeline.upload(
+                    client, job, self.transfer_progress(job_id, "Uploading"), token
+                )
+            except Exception as exc:
+                error, now, backoff = exc, self._clock(), self.transfer_backoff
+                return self.apply(
+                    job_id, lambda j: policy.after_upload_error(j, error, now, backoff=backoff)
+                )
+            job = self._store.update(job_id, upload_url=url)
+        token.raise_if_cancelled()
+        return self.submit_now(client, job_id)
+
+    def submit_again(self, client: KlingClient, job_id: int) -> Outcome | Job | None:
+        """Try a submit again after a 429 (waiting for a free slot)."""
+        job = self._store.get(job_id)
+        if job is None or job.state is not S.WAITING_SLOT:
+            return job
+        return self.submit_now(client, job_id)
+
+    def submit_now(self, client: KlingClient, job_id: int) -> Outcome:
+        """Commit "submitting" (the store refuses unless a confirmed request is left), send
+        the one paid request, and record what came back — the task id at once."""
+        try:
+            job = self._store.begin_submit(job_id, self._clock())
+        except SubmitNotAllowed as exc:
+            log.warning("%s: not sent", exc)
+            return self.apply(job_id, policy.not_confirmed)
+        self._relay.changed.emit(job)
+        settings = self._settings
+        try:
+            task = pipeline.submit(client, job)
+        except Exception as exc:
+            error = exc
+            log.warning("job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
+            outcome = self.apply(
+                job_id,
+                lambda j: policy.after_submit_error(
+                    j, error, self._clock(), slot_wait_limit_s=settings.slot_wait_limit_s
+                ),
+            )
+            if outcome.decision.action is Action.RECONCILE and outcome.decision.delay_s <= 0:
+                return self.reconcile(client, job_id)
+            return outcome
+        return self.apply(
+            job_id,
+            lambda j: policy.after_submit(
+                j,
+                task,
+                self._clock(),
+                first_poll_s=settings.first_poll_delay_s,
+                poll_interval_s=settings.poll_interval_s,
+            ),
+        )
+
+    # reconcile -------------------------------------------------------------------------
+
+    def reconcile(self, client: KlingClient, job_id: int) -> Outcome:
+        job = self._stored(job_id)
+        taken = {j.task_id for j in self._store.all() if j.task_id is not None and j.id != job_id}
+        backoff = self._reconcile_backoff
+        try:
+            task = pipeline.reconcile(client, job, taken)
+        except Exception as exc:
+            error = exc
+            log.info("job %s: could not look for its task yet (%s)", job_id, exc)
+            return self.apply(
+                job_id,
+                lambda j: policy.after_reconcile_error(j, error, self._clock(), backoff=backoff),
+            )
+        first = self._settings.first_poll_delay_s
+        return self.apply(
+            job_id,
+            lambda j: policy.after_reconcile(
+                j, task, self._clock(), first_poll_s=first, backoff=backoff
+            ),
+        )
+
+    # poll ------------------------------------------------------------------------------
+
+    def poll(self, client: KlingClient, job_id: int) -> Outcome | Job | None:
+        job = self._store.get(job_id)
+        if job is None or job.state is not S.PROCESSING:
+            return job
+        interval = self._settings.poll_interval_s
+        try:
+            task = pipeline.poll(client, job)
+        except Exception as exc:
+            error = exc
+            if isinstance(exc, errors.NetworkError | errors.Timeout):
+                self._relay.progress.emit(job_id, Progress(None, str(exc), job.submitted_at))
+            return self.apply(
+                job_id,
+                lambda j: policy.after_poll_error(
+                    j, error, self._clock(), poll_interval_s=interval
+                ),
+            )
+        outcome = self.apply(
+            job_id, lambda j: policy.after_task(j, task, self._clock(), poll_interval_s=interval)
+        )
+        if outcome.job.state is S.PROCESSING:
+            self._relay.progress.emit(job_id, Progress(None, _status_text(task), job.submitted_at))
+        self._relay.online.emit()
+        return outcome
+
+    def stop_tracking(self, client: KlingClient, job_id: int, task_id: int) -> Outcome:
+        # NotFound: useapi.net was no longer tracking it, which is the same outcome.
+        with contextlib.suppress(errors.NotFound):
+            client.stop_tracking(task_id)
+        return self.apply(job_id, _stopped)
+
+    # download --------------------------------------------------------------------------
+
+    def download(
+        self, client: KlingClient, token: CancelToken, job_id: int
+    ) -> Outcome | Job | None:
+        job = self._store.get(job_id)
+        if job is None or job.state is not S.DOWNLOADING:
+            return job
+        try:
+            dest, complete = pipeline.destination(job, self._settings.output_folder)
+            if complete:  # renamed into place just before a crash: nothing to fetch again
+                return self._store.transition(job_id, S.DONE, output_path=dest)
+            # Persist the reserved name first, so a crash mid-download reuses (and never
+            # strands) our placeholder.
+            self._store.update(job_id, output_path=dest)
+            try:
+                saved = pipeline.download(
+                    client,
+                    job,
+                    dest,
+                    prefer_clean=self._settings.prefer_clean_master,
+                    progress=self.transfer_progress(job_id, "Downloading"),
+                    cancel=token,
+                )
+            except BaseException:
+                dest.unlink(missing_ok=True)  # the empty placeholder; never a user's file
+                self._store.update(job_id, output_path=None)
+                raise
+        except Exception as exc:
+            error, backoff = exc, self.transfer_backoff
+            if is_store_error(exc) or (isinstance(exc, Cancelled) and self._shutting_down()):
+                raise
+            return self.apply(
+                job_id,
+                lambda j: policy.after_download_error(j, error, self._clock(), backoff=backoff),
+            )
+        return self._store.transition(
+            job_id, S.DONE, output_path=saved.path, result_kind=saved.kind
+        )
+
+    # after a failed write --------------------------------------------------------------
+
+    def reload(self, job_id: int) -> Outcome:
+        """Read the job as stored and say what comes next (after a failed write)."""
+        job = self._stored(job_id)
+        decision = policy.next_action(job, self._clock())
+        if decision.changes:
+            return self.apply(job_id, unless_moved(job.state, decision))
+        return Outcome(job, decision)
+
+    # progress (worker threads) ---------------------------------------------------------
+
+    def transfer_progress(self, job_id: int, verb: str) -> Callable[[int, int], None]:
+        """At most ten updates a second per job (and the last one), not one per percent:
+        each is a queued signal the GUI thread must handle."""
+        last_percent, last_time = [-1], [0.0]
+
+        def report(done: int, total: int) -> None:
+            percent = int(done * 100 / total) if total else 0
+            now = time.monotonic()
+            if percent == last_percent[0] or (now - last_time[0] < 0.1 and percent < 100):
+                return
+            last_percent[0], last_time[0] = percent, now
+            self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
+
+        return report
+
+
+def _stopped(job: Job) -> Decision:
+    if job.state is not S.PROCESSING:
+        return Decision()
+    return Decision(
+        {
+            "state": S.STOPPED,
+            "error_code": "stopped",
+            "error_message": (
+                "You stopped tracking this job. Kling still runs it and charges for it; its "
+                "result will appear in your Kling account. Retry to track it again."
+            ),
+        }
+    )
+
+
+def unless_moved(state: JobState, decision: Decision) -> Callable[[Job], Decision]:
+    """``decision``, as long as the stored job is still in ``state`` (another runner may have
+    moved it since it was read)."""
+    return lambda job: decision if job.state is state else Decision()
+
+
+def is_store_error(exc: BaseException) -> bool:
+    import sqlite3
+
+    return isinstance(exc, sqlite3.Error | StoreError) and not isinstance(exc, JobGone)
+
+
+def _stat(path: Path) -> tuple[int, float] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime
+
+
+def _blocking(problem: Any) -> bool:
+    return str(getattr(problem.severity, "value", problem.severity)).lower() == "blocking"
+
+
+def _status_text(task: Task) -> str:
+    name = task.status_name.replace("_", " ") if task.status_name else "processing"
+    return f"Adding sound · {name}"
