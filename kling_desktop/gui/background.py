@@ -579,6 +579,9 @@ class DesktopNotifications(QObject):
         worker.finished.connect(self._finished)
         thread.start()
         self._thread, self._worker = thread, worker
+        app = QCoreApplication.instance()
+        if app is not None:  # a running thread must not outlive the application
+            app.aboutToQuit.connect(self.close)
         return worker
 
     @Slot(int, str)

@@ -34,7 +34,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -619,21 +618,11 @@ class PreviewPane(QWidget):
             self.video = QLabel(self.tr("Playback is not available on this computer."), self)
             self.video.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.video.setAccessibleName(self.tr("Video"))
-        # Where there is no picture (nothing loaded, or a file that cannot play): the window's
-        # own colour, not a black video surface.
-        self.blank = QFrame(self)
-        self.blank.setFrameShape(QFrame.Shape.StyledPanel)
-        self.blank.setAccessibleName(self.tr("No picture"))
-        # One of the two shows. Not a QStackedWidget: it raises the page it shows, and raising
-        # the video's native window is refused (with a warning) by some platforms.
-        self.picture_area = QWidget(self)
-        self.picture_area.setMinimumSize(240, 135)
-        self.picture_area.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        screen_layout = QVBoxLayout(self.picture_area)
-        screen_layout.setContentsMargins(0, 0, 0, 0)
-        screen_layout.addWidget(self.blank)
-        screen_layout.addWidget(self.video)
-        self.video.hide()
+        # Always shown: showing the video's native window again later would take the keyboard
+        # focus from wherever it is (the list, as the user arrows through it). Without a
+        # picture (nothing selected, a file that cannot play) it is empty.
+        self.video.setMinimumSize(240, 135)
+        self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
         self.result_button = QToolButton(self)
         self.result_button.setText(self.tr("With sound (result)"))
@@ -716,7 +705,7 @@ class PreviewPane(QWidget):
         ring = FocusRing.MARGIN
         layout.setContentsMargins(ring, ring, ring, ring)
         layout.addLayout(switch_row)
-        layout.addWidget(self.picture_area, 1)
+        layout.addWidget(self.video, 1)
         layout.addWidget(self.note)
         layout.addLayout(controls)
 
@@ -727,7 +716,6 @@ class PreviewPane(QWidget):
         p.duration_changed.connect(self._on_duration)
         p.media_status_changed.connect(self._on_status)
         p.media_loaded.connect(self._on_loaded)
-        p.picture_changed.connect(self._on_picture)
         p.error.connect(self._on_error)
         self.play_button.clicked.connect(p.toggle)
         self.seek_slider.valueChanged.connect(self._on_slider)
@@ -788,7 +776,6 @@ class PreviewPane(QWidget):
         self.source_group.setExclusive(True)
         self._set_controls_enabled(False)
         self._reset_time()
-        self._show_picture(False)
         self._show_note(self.tr("Select a clip to preview it."))
 
     def current(self) -> int:
@@ -830,8 +817,6 @@ class PreviewPane(QWidget):
         self._hide_note()
         self._set_controls_enabled(False)
         self._reset_time()
-        if not keep_picture:
-            self._show_picture(False)
         self.player.load(path, keep_picture=keep_picture)
 
     def _set_controls_enabled(self, enabled: bool) -> None:
@@ -843,12 +828,8 @@ class PreviewPane(QWidget):
 
     @property
     def showing_picture(self) -> bool:
-        """Whether the video (rather than the empty panel) is on show."""
-        return not self.video.isHidden()
-
-    def _show_picture(self, shown: bool) -> None:
-        self.blank.setVisible(not shown)
-        self.video.setVisible(shown)
+        """Whether a frame of the clip is on show (its first, current or last)."""
+        return self.player.has_picture
 
     def _show_note(self, text: str) -> None:
         self.note.setText(text)
@@ -876,13 +857,7 @@ class PreviewPane(QWidget):
     def _on_error(self, sentence: str) -> None:
         self._set_controls_enabled(False)
         self._reset_time()
-        self._show_picture(False)
         self._show_note(sentence)
-
-    @Slot(bool)
-    def _on_picture(self, shown: bool) -> None:
-        if shown:
-            self._show_picture(True)
 
     @Slot(object)
     def _on_status(self, status: Any) -> None:
@@ -891,7 +866,6 @@ class PreviewPane(QWidget):
         if status == QMediaPlayer.MediaStatus.InvalidMedia:
             self._set_controls_enabled(False)
             self._reset_time()
-            self._show_picture(False)
             if not self.player.error_text:
                 name = self.player.source.name if self.player.source else ""
                 self._show_note(self.tr("Can't play %1 here.").replace("%1", name))

@@ -367,3 +367,57 @@ def test_no_bus_at_all_says_so_at_once(qtbot: QtBot) -> None:
     notifications = DesktopNotifications(nowhere)
     assert notifications.notify("Done", "") is False
     notifications.close()
+
+
+def test_the_end_of_batch_message_goes_to_the_desktop_service(
+    qtbot: QtBot, session_bus: str
+) -> None:
+    from kling_desktop.gui.notify import MessageBar, Notifier
+    from kling_desktop.runner.engine import BatchSummary
+
+    fake = FakeNotifications(session_bus, "fake-notifications-2")
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    desktop = DesktopNotifications(_connect(session_bus, "app-3"))
+    notifier = Notifier(bar, use_tray=False, desktop=desktop)
+    try:
+        with qtbot.waitSignal(desktop.delivered, timeout=10_000):
+            notifier.batch_finished(BatchSummary(done=[_job(1, JobState.DONE)], failed=[]))
+        assert [args[3:5] for _sig, args in fake.calls] == [
+            ["1 clip finished with sound", "clip1.mp4"]
+        ]
+        assert bar.text.startswith("1 clip finished with sound")  # and in the window, always
+    finally:
+        notifier.close()
+
+
+class RefusingDesktop:
+    """A notification service that is not there: says so at once, or later."""
+
+    def __init__(self, at_once: bool) -> None:
+        self.at_once = at_once
+        self.sent: list[str] = []
+
+    def notify(self, summary: str, body: str, *, urgent: bool = False, on_failed: Any) -> bool:
+        self.sent.append(summary)
+        if self.at_once:
+            return False
+        on_failed("org.freedesktop.DBus.Error.ServiceUnknown")
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("at_once", [True, False])
+def test_without_the_service_the_message_stays_in_the_window(qtbot: QtBot, at_once: bool) -> None:
+    from kling_desktop.gui.notify import MessageBar, Notifier
+    from kling_desktop.runner.engine import BatchSummary
+
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    desktop = RefusingDesktop(at_once)
+    notifier = Notifier(bar, use_tray=False, desktop=desktop)  # type: ignore[arg-type]
+    notifier.batch_finished(BatchSummary(done=[], failed=[_job(2, JobState.FAILED)]))
+    assert desktop.sent and desktop.sent[0].startswith("1 clip")
+    assert "clip2.mp4" in bar.text  # the in-window message, whatever the desktop did

@@ -172,3 +172,26 @@ def test_toggle_play_is_what_the_window_calls_for_space_in_the_list(
     pane.clear()
     pane.toggle_play()  # nothing on show: nothing happens
     assert pane.player.source is None
+
+
+def test_a_new_picture_does_not_take_the_focus(qtbot: QtBot, clip_factory: ClipFactory) -> None:
+    """Arrowing through a list selects clip after clip: the keyboard must stay in the list."""
+    from PySide6.QtWidgets import QHBoxLayout, QLineEdit
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    elsewhere = QLineEdit(window)
+    pane = PreviewPane(parent=window)
+    row = QHBoxLayout(window)
+    row.addWidget(elsewhere)
+    row.addWidget(pane)
+    window.resize(700, 360)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    elsewhere.setFocus(Qt.FocusReason.TabFocusReason)
+    for name in ("one.mp4", "two.mp4"):
+        pane.show_job(clip_factory(name, 2.0, audio=True), None)
+        qtbot.waitUntil(lambda: pane.player.has_picture, timeout=5000)
+        qtbot.wait(100)
+        assert _focused() is elsewhere
