@@ -106,8 +106,8 @@ def question_text(question: CloseQuestion) -> tuple[str, str]:
     if question.uploads:
         lines.append(
             tr(
-                "%n upload(s) in progress would start again from the beginning; nothing has "
-                "been charged for them yet.",
+                "%n upload(s) in progress would start again from the beginning next time "
+                "(uploading costs nothing).",
                 "",
                 question.uploads,
             )

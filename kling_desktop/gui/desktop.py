@@ -67,6 +67,7 @@ class CannotOpenDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.field)
         layout.addWidget(buttons)
+        self.setMinimumWidth(440)
         self.copy_button.setDefault(True)
         self.copy_button.setFocus()
 

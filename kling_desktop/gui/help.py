@@ -294,7 +294,7 @@ class LicencesDialog(QDialog):
         self.text = QPlainTextEdit(self)
         self.text.setReadOnly(True)
         self.text.setAccessibleName(tr("Licence text"))
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         try:
             self.paths = license_files()
@@ -306,7 +306,7 @@ class LicencesDialog(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, str(path))
             item.setToolTip(path.name)
         self.files.currentRowChanged.connect(self._show)
-        self.files.setMaximumWidth(220)
+        self.files.setMaximumWidth(180)
         row = QHBoxLayout()
         row.addWidget(self.files)
         row.addWidget(self.text, 1)
@@ -316,7 +316,7 @@ class LicencesDialog(QDialog):
         layout.addWidget(intro)
         layout.addLayout(row, 1)
         layout.addWidget(buttons)
-        self.resize(860, 600)
+        self.resize(900, 620)
         if self.paths:
             self.files.setCurrentRow(0)
         else:
