@@ -193,6 +193,8 @@ class Background(QObject):
         shared_tray: a tray icon the app shows anyway (the notifier's), used instead of a
             second one.
         icon: the tray icon's picture.
+        quit_app: ends the application after the tray's Quit (a hidden window's close need
+            not end it by itself).
     """
 
     #: The tooltip follows the jobs at most this often.
@@ -207,6 +209,7 @@ class Background(QObject):
         tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
         shared_tray: Callable[[], QSystemTrayIcon | None] = lambda: None,
         icon: QIcon | None = None,
+        quit_app: Callable[[], None] = QCoreApplication.quit,
     ) -> None:
         super().__init__(window)
         self._window = window
@@ -215,6 +218,7 @@ class Background(QObject):
         self._tray_available = tray_available
         self._shared_tray = shared_tray
         self._icon = icon
+        self._quit_app = quit_app
         self._tray: QSystemTrayIcon | None = None
         self._own_tray = False
         self._menu: QMenu | None = None
@@ -291,7 +295,10 @@ class Background(QObject):
         """Close for good (the tray's Quit): the jobs keep running at Kling."""
         self._quitting = True
         self._leave_background()
-        self._window.close()
+        if self._window.close():
+            self._quit_app()
+        else:
+            self._quitting = False
 
     # -- internals -------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ class Window(QMainWindow):
         super().__init__()
         self.background: Background | None = None
         self.closed_for_good = False
+        self.quits: list[None] = []  # what the tray's Quit asked of the application
 
     def closeEvent(self, event: Any) -> None:
         if self.background is not None and not self.background.may_close():
@@ -86,7 +87,13 @@ def _window(
 ) -> tuple[Window, Background]:
     window = Window()
     qtbot.addWidget(window)
-    background = Background(window, runner, ask=answer, tray_available=lambda: tray)
+    background = Background(
+        window,
+        runner,
+        ask=answer,
+        tray_available=lambda: tray,
+        quit_app=lambda: window.quits.append(None),
+    )
     window.background = background
     window.show()
     qtbot.waitExposed(window)
@@ -239,6 +246,7 @@ def test_the_tray_menu_quits_for_good_without_asking_again(qtbot: QtBot) -> None
     qtbot.waitUntil(lambda: background.in_background)
     background.quit()
     assert window.closed_for_good and len(answer.asked) == 1
+    assert window.quits == [None]  # and the application ends (its window was hidden)
 
 
 @pytest.mark.qt_log_ignore(*OFFSCREEN_TRAY, extend=True)
