@@ -52,8 +52,11 @@ class ApiError(Exception):
     hint: ClassVar[str] = ""
     #: Worth trying again later without changing anything.
     transient: ClassVar[bool] = False
-    #: The text was written by this app (not the service): shown as "Details", not quoted.
+    #: The text was written by this app (not the service): shown as a detail, not quoted.
     local: ClassVar[bool] = False
+    #: The app's own text names a request ("GET /accounts: ConnectionError"): it stays in
+    #: :attr:`details` (and the log), out of the sentence people read.
+    technical: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -86,9 +89,23 @@ class ApiError(Exception):
                 return True
         return False
 
+    @property
+    def details(self) -> str:
+        """The technical detail behind the sentence, for a "Details" disclosure and the log:
+        the request and how it failed ("GET /accounts: ConnectionError"), the HTTP status."""
+        parts = []
+        if self.server_text:
+            parts.append(self.server_text)
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        return redact(" · ".join(parts))
+
     def __str__(self) -> str:
+        # A sentence, never a request name: a ``technical`` text stays in :attr:`details`;
+        # the service's own words are quoted, since they say what was wrong with the clip or
+        # the account.
         parts = [self.summary]
-        if self.server_text and self.server_text not in self.summary:
+        if self.server_text and self.server_text not in self.summary and not self.technical:
             if self.local:
                 parts.append(f"({self.server_text.rstrip('.')}.)")
             else:
@@ -153,6 +170,7 @@ class AccountError(ApiError):
 
 class NetworkError(ApiError):
     local = True
+    technical = True
     code = "network"
     summary = "Could not reach the Kling service."
     hint = "Check the internet connection; the app keeps trying."
@@ -161,6 +179,7 @@ class NetworkError(ApiError):
 
 class Timeout(ApiError):
     local = True
+    technical = True
     code = "timeout"
     summary = "The Kling service did not answer in time."
     hint = "The app will try again."

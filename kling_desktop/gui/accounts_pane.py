@@ -48,7 +48,7 @@ from kling_desktop.accounts.vault import (
     clean_token,
 )
 from kling_desktop.api.client import KlingClient
-from kling_desktop.api.errors import ApiError, BadRequest
+from kling_desktop.api.errors import AccountError, ApiError, BadRequest, Unauthorized
 from kling_desktop.api.models import Account
 from kling_desktop.logs import redact
 from kling_desktop.paths import app_paths
@@ -66,11 +66,35 @@ NO_GMAIL_NOTE = (
 )
 
 
+#: Inside this pane, what to do next is here: the errors' own "Open Accounts…" advice is not.
+_PANE_HINTS: dict[type[ApiError], str] = {
+    Unauthorized: "Check that you pasted the whole token, including “user:” at the start.",
+    AccountError: "Remove the account and add it again: its Kling session may have expired.",
+}
+
+
 def user_message(exc: BaseException) -> str:
     """The sentence to show for a failure (our errors are already user sentences)."""
-    if isinstance(exc, ApiError | VaultUnavailable | InvalidToken | InvalidProfile):
+    if isinstance(exc, ApiError):
+        hint = next((h for kind, h in _PANE_HINTS.items() if isinstance(exc, kind)), None)
+        if hint is None:
+            return str(exc)
+        said = (
+            f" The service said: “{exc.server_text}”."
+            if exc.server_text and not exc.local and exc.server_text not in exc.summary
+            else ""
+        )
+        return redact(f"{exc.summary}{said} {hint}")
+    if isinstance(exc, VaultUnavailable | InvalidToken | InvalidProfile):
         return str(exc)
     return redact(f"Something went wrong: {exc}")
+
+
+def technical_details(exc: BaseException) -> str:
+    """What a sentence leaves out (the request, the status), for the log and "Details"."""
+    if isinstance(exc, ApiError):
+        return exc.details
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 def format_expiry(utc_text: str) -> str:
@@ -156,7 +180,9 @@ class AccountsPane(QWidget):
         profile: which saved token this pane edits.
     """
 
-    token_changed = Signal()
+    #: The token changed: "saved" (in the keyring), "session" (for this run only, nothing
+    #: written) or "removed".
+    token_changed = Signal(str)
     default_account_changed = Signal(str)
     #: Emitted after each background operation ends (tests and the window may wait on it).
     busy_changed = Signal(bool)
@@ -333,7 +359,7 @@ class AccountsPane(QWidget):
                     self._set_busy(-1)
 
         def failed(exc: BaseException) -> None:
-            log.info("Accounts pane: %s", user_message(exc))
+            log.info("Accounts pane: %s (%s)", user_message(exc), technical_details(exc))
             if shiboken6.isValid(self):
                 try:
                     (on_error or self._show_error)(exc)
@@ -449,7 +475,7 @@ class AccountsPane(QWidget):
         def saved(_: None) -> None:
             self.token_edit.clear()
             self._say(self.tr("Token saved in {name}.").format(name=self._backend_name))
-            self.token_changed.emit()
+            self.token_changed.emit("saved")
             self.reload()
 
         def failed(exc: BaseException) -> None:
@@ -470,7 +496,7 @@ class AccountsPane(QWidget):
         self._vault.set_session_token(token)
         self.token_edit.clear()
         self._say(self.tr("The token will be used until the app closes. Nothing was written."))
-        self.token_changed.emit()
+        self.token_changed.emit("session")
         self.reload()
 
     @Slot()
@@ -492,11 +518,8 @@ class AccountsPane(QWidget):
                 )
             else:
                 hint = ""
-            self._say(
-                self.tr("The token works: {n} Kling account(s). {hint}")
-                .format(n=len(accounts), hint=hint)
-                .strip()
-            )
+            works = self.tr("The token works: %n Kling account(s).", "", len(accounts))
+            self._say(f"{works} {hint}".strip())
 
         self._run(lambda: self._with_client(token, lambda c: c.list_accounts()), shown)
 
@@ -514,7 +537,7 @@ class AccountsPane(QWidget):
         def removed(_: None) -> None:
             self._say(self.tr("The token was removed."))
             self._token = None
-            self.token_changed.emit()
+            self.token_changed.emit("removed")
             self.reload()
 
         self._run(forget, removed)

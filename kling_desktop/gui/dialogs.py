@@ -49,10 +49,6 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("Dialogs", text)
 
 
-def _n(count: int, one: str, many: str) -> str:
-    return (tr(one) if count == 1 else tr(many)).replace("%1", f"{count:,}")
-
-
 def _quoted(name: str) -> str:
     return f"“{name}”"
 
@@ -216,7 +212,7 @@ def spend_question(parent: QWidget | None, request: SpendRequest) -> Question:
     headline = (
         tr("Add sound to %1?").replace("%1", _quoted(clips[0]))
         if count == 1
-        else tr("Add sound to %1 clips?").replace("%1", f"{count:,}")
+        else QCoreApplication.translate("Dialogs", "Add sound to %n clip(s)?", "", count)
     )
     items = clips if count > 1 else ()
     if request.demo:
@@ -233,10 +229,10 @@ def spend_question(parent: QWidget | None, request: SpendRequest) -> Question:
             default="go",
         )
     paid = request.paid_jobs
-    jobs_text = _n(paid, "This starts 1 paid Kling job", "This starts %1 paid Kling jobs")
+    jobs_text = QCoreApplication.translate("Dialogs", "This starts %n paid Kling job(s)", "", paid)
     body = _on_accounts(request, jobs_text)
     if paid != count:
-        body += " " + _n(count, "(For 1 clip.)", "(For %1 clips.)")
+        body += " " + QCoreApplication.translate("Dialogs", "(For %n clip(s).)", "", count)
     return Question(
         parent,
         title=tr("Add sound"),
@@ -246,7 +242,11 @@ def spend_question(parent: QWidget | None, request: SpendRequest) -> Question:
         notes=_credit_notes(request.accounts),
         buttons=[
             ("cancel", tr("Cancel"), Role.RejectRole),
-            ("go", _n(paid, "Start 1 paid job", "Start %1 paid jobs"), Role.AcceptRole),
+            (
+                "go",
+                QCoreApplication.translate("Dialogs", "Start %n paid job(s)", "", paid),
+                Role.AcceptRole,
+            ),
         ],
         default="go",
     )
@@ -297,7 +297,7 @@ def resend_question(parent: QWidget | None, jobs: Sequence[Job], request: SpendR
     headline = (
         tr("Send %1 to Kling again?").replace("%1", _quoted(jobs[0].name))
         if count == 1
-        else tr("Send %1 clips to Kling again?").replace("%1", f"{count:,}")
+        else QCoreApplication.translate("Dialogs", "Send %n clip(s) to Kling again?", "", count)
     )
     paid = request.paid_jobs
     if request.demo:
@@ -305,7 +305,7 @@ def resend_question(parent: QWidget | None, jobs: Sequence[Job], request: SpendR
     else:
         body = _on_accounts(
             request,
-            _n(paid, "This starts a new paid Kling job", "This starts %1 new paid Kling jobs"),
+            QCoreApplication.translate("Dialogs", "This starts %n new paid Kling job(s)", "", paid),
         )
     return Question(
         parent,
@@ -318,7 +318,7 @@ def resend_question(parent: QWidget | None, jobs: Sequence[Job], request: SpendR
             ("cancel", tr("Cancel"), Role.RejectRole),
             (
                 "send",
-                _n(paid, "Send again (new paid job)", "Send %1 again (new paid jobs)"),
+                QCoreApplication.translate("Dialogs", "Send %n again (new paid job(s))", "", paid),
                 Role.AcceptRole,
             ),
         ],
@@ -369,14 +369,14 @@ def stop_tracking_question(parent: QWidget | None, jobs: Sequence[Job]) -> Quest
         headline=(
             tr("Stop tracking %1?").replace("%1", _quoted(jobs[0].name))
             if count == 1
-            else tr("Stop tracking %1 jobs?").replace("%1", f"{count:,}")
+            else QCoreApplication.translate("Dialogs", "Stop tracking %n job(s)?", "", count)
         ),
-        body=_n(
+        body=QCoreApplication.translate(
+            "Dialogs",
+            "Kling keeps running the %n job(s) and still charges for them; only this app stops "
+            "waiting for the results.",
+            "",
             count,
-            "Kling keeps running the job and still charges it; only this app stops waiting "
-            "for the result.",
-            "Kling keeps running the jobs and still charges them; only this app stops waiting "
-            "for the results.",
         ),
         items=[j.name for j in jobs] if count > 1 else (),
         notes=[tr("Retry tracks it again later, at no cost.")],
@@ -397,7 +397,7 @@ def remove_question(parent: QWidget | None, jobs: Sequence[Job]) -> Question:
     headline = (
         tr("Remove %1 from the list?").replace("%1", _quoted(jobs[0].name))
         if count == 1
-        else tr("Remove %1 jobs from the list?").replace("%1", f"{count:,}")
+        else QCoreApplication.translate("Dialogs", "Remove %n job(s) from the list?", "", count)
     )
     lines = []
     if at_kling:
@@ -407,22 +407,23 @@ def remove_question(parent: QWidget | None, jobs: Sequence[Job]) -> Question:
                 "app stops following it and will not save its result."
             )
             if count == 1
-            else _n(
-                len(at_kling),
-                "1 of them is still at Kling: Kling keeps running it and still charges for it, "
-                "but this app stops following it and will not save its result.",
-                "%1 of them are still at Kling: Kling keeps running them and still charges for "
+            else QCoreApplication.translate(
+                "Dialogs",
+                "%n of them still at Kling: Kling keeps running them and still charges for "
                 "them, but this app stops following them and will not save their results.",
+                "",
+                len(at_kling),
             )
         )
     if history:
         lines.append(
             tr("Its history in this app (state, result link, messages) goes with it.")
             if count == 1
-            else _n(
+            else QCoreApplication.translate(
+                "Dialogs",
+                "The history of %n finished job(s) (state, result link, messages) goes with them.",
+                "",
                 len(history),
-                "The history of 1 finished job (state, result link, messages) goes with it.",
-                "The history of %1 finished jobs (state, result link, messages) goes with them.",
             )
         )
     lines.append(
@@ -439,7 +440,11 @@ def remove_question(parent: QWidget | None, jobs: Sequence[Job]) -> Question:
         notes=[lines[-1]],
         buttons=[
             ("cancel", tr("Cancel"), Role.RejectRole),
-            ("remove", _n(count, "Remove from list", "Remove %1 jobs"), Role.DestructiveRole),
+            (
+                "remove",
+                QCoreApplication.translate("Dialogs", "Remove %n job(s)", "", count),
+                Role.DestructiveRole,
+            ),
         ],
         default="remove",
         icon=QStyle.StandardPixmap.SP_MessageBoxWarning,
@@ -456,21 +461,23 @@ def duplicates_question(
         body = tr("Add it again anyway?")
         items: list[str] = []
     else:
-        headline = tr("Add these %1 clips again anyway?").replace("%1", f"{count:,}")
+        headline = QCoreApplication.translate(
+            "Dialogs", "Add these %n clip(s) again anyway?", "", count
+        )
         body = ""
         items = [d.sentence for d in duplicates]
     if auto_start:
-        note = _n(
+        note = QCoreApplication.translate(
+            "Dialogs",
+            "Settings start paid Kling jobs as soon as clips are added: this starts %n new paid "
+            "Kling job(s).",
+            "",
             count,
-            "Settings start paid Kling jobs as soon as clips are added: this starts a new paid "
-            "Kling job.",
-            "Settings start paid Kling jobs as soon as clips are added: this starts %1 new paid "
-            "Kling jobs.",
         )
-        go = _n(count, "Add again and start (paid)", "Add %1 again and start (paid)")
+        go = QCoreApplication.translate("Dialogs", "Add %n again and start (paid)", "", count)
     else:
         note = tr("Nothing is sent to Kling until you press Add sound.")
-        go = _n(count, "Add again", "Add %1 again")
+        go = QCoreApplication.translate("Dialogs", "Add %n again", "", count)
     return Question(
         parent,
         title=tr("Already added"),

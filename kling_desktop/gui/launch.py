@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
 from kling_desktop import APP_ID, APP_NAME, __version__, instance
 from kling_desktop.context import ClientSource
+from kling_desktop.gui import plurals
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.store import JobStore
@@ -265,6 +266,7 @@ def make_application(qt_args: list[str]) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.kling_desktop")
     app.setWindowIcon(app_icon())
+    plurals.install(app)  # "1 clip needs", "2 clips need": English is a translation too
     return app
 
 

@@ -8,6 +8,7 @@ resolution and the 10 s note is unknown, so those two are warnings; everything e
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Final
 
 from kling_desktop.media import probe as _probe
 from kling_desktop.media.probe import ProbeError, ProbeResult
+
+log = logging.getLogger(__name__)
 
 
 class Severity(StrEnum):
@@ -185,10 +188,19 @@ def _resolution(result: ProbeResult) -> str | None:
     )
 
 
+#: What a user reads about a cut-short or damaged file. The probe's own finding ("its 'mdat'
+#: box runs to byte 397,846 …") is technical: it goes to the log, not into the sentence.
+INCOMPLETE_MESSAGE: Final = (
+    "The file is incomplete or damaged: it was probably cut short while copying or "
+    "downloading. Copy or download it again, then add it again."
+)
+
+
 def _damaged(result: ProbeResult) -> str | None:
     if result.damage is None:
         return None
-    return _probe.incomplete_message(result.damage)
+    log.info("%s is incomplete: %s", result.path, result.damage)
+    return INCOMPLETE_MESSAGE
 
 
 RULES: Final[tuple[Rule, ...]] = (
@@ -230,4 +242,7 @@ def evaluate(result: ProbeResult) -> tuple[Problem, ...]:
 def problem_from_error(error: ProbeError) -> Problem:
     """The problem for a file the probe could not read."""
     rule = RULES_BY_CODE.get(error.code, RULES_BY_CODE[_probe.UNREADABLE])
+    if rule.code == _probe.TRUNCATED:
+        log.info("Incomplete file: %s", error.message)
+        return Problem(rule.code, INCOMPLETE_MESSAGE, rule.severity)
     return Problem(rule.code, error.message, rule.severity)

@@ -16,6 +16,7 @@ from kling_desktop.accounts.vault import Vault
 from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import Account, Balance
 from kling_desktop.context import ClientSource
+from kling_desktop.gui import plurals
 from kling_desktop.gui.launch import AppContext, build_context, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.gui.spend import SpendRequest
@@ -125,6 +126,12 @@ class AnsweringInteractions(Interactions):
 @pytest.fixture
 def interactions() -> AnsweringInteractions:
     return AnsweringInteractions()
+
+
+@pytest.fixture(autouse=True)
+def english_plurals(qapp: QApplication) -> None:
+    """The app's English plural forms, as ``make_application`` installs them."""
+    plurals.install(qapp)
 
 
 FakeWindowFactory = Callable[..., tuple[MainWindow, FakeRunner]]
