@@ -26,15 +26,19 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
+    QTableView,
     QWidget,
 )
 
+from kling_desktop.api import errors
 from kling_desktop.jobs.model import Job, JobState
+from kling_desktop.jobs.pipeline import NoClient
 from kling_desktop.runner.engine import JobRunner, Progress
 from kling_desktop.runner.worker import run_in_thread
 
@@ -110,10 +114,34 @@ def format_clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+#: A queued clip held until the token works: one label, whichever sentence said why (the
+#: runner reports the refusal's sentence in one session, this label after a restart).
+WAITING_FOR_TOKEN = "Waiting for a working API token"
+_TOKEN_SENTENCES = (
+    str(NoClient()),
+    errors.Unauthorized.summary,
+    errors.SubscriptionRequired.summary,
+)
+
+
+def token_wait(job: Job, progress: Progress) -> str:
+    """Why a queued clip waits for a working token (a sentence), or "" when it does not."""
+    text = progress.text or ""
+    if job.state is JobState.QUEUED and text.startswith(_TOKEN_SENTENCES):
+        return text
+    return ""
+
+
 def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
     """The one-line status of a row: the engine's progress text (else the state's label),
     with the elapsed time of a timed phase ("Adding sound · 0:42")."""
-    label = progress.text or QCoreApplication.translate("JobState", job.state.label)
+    # A finished row says what it is, whatever was last reported while it ran.
+    running = job.state.is_active or job.state is JobState.UNCERTAIN
+    label = (progress.text if running else "") or QCoreApplication.translate(
+        "JobState", job.state.label
+    )
+    if token_wait(job, progress):
+        label = QCoreApplication.translate("JobTable", WAITING_FOR_TOKEN)
     now = now if now is not None else time.time()
     if progress.until is not None and (job.state.is_active or job.state is JobState.UNCERTAIN):
         left = max(0, round(progress.until - now))
@@ -138,7 +166,12 @@ def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
 
 
 def message_text(job: Job) -> str:
-    """The row's message: the job's error, else its warnings."""
+    """The row's message: where a finished clip's result is; else the job's error, else its
+    warnings (a warning from the check before the upload no longer matters once done)."""
+    if job.state is JobState.DONE and job.output_path is not None:
+        return QCoreApplication.translate("JobTable", "Saved as %1").replace(
+            "%1", str(job.output_path)
+        )
     return job.error_message or job.warnings
 
 
@@ -281,11 +314,12 @@ class JobTableModel(QAbstractTableModel):
         if column is Column.NAME:
             return str(job.input_path)
         if column in (Column.STATE, Column.MESSAGE):
-            parts = [status_text(job, self._progress.get(job.id, Progress()))]
+            progress = self._progress.get(job.id, Progress())
+            parts = [status_text(job, progress)]
+            if token_wait(job, progress):
+                parts.append(token_wait(job, progress))
             if message_text(job):
                 parts.append(message_text(job))
-            if job.output_path and job.state is JobState.DONE:
-                parts.append(self.tr("Saved as %s") % job.output_path)
             return "\n".join(parts)
         return None
 
@@ -446,11 +480,22 @@ class JobFilterProxy(QSortFilterProxyModel):
 
 
 class JobDelegate(QStyledItemDelegate):
-    """Paints the thumbnail scaled into its cell and a progress bar under active states."""
+    """Paints the thumbnail scaled into its cell, a progress bar under active states, and a
+    clear ring around the current row while the list has the keyboard's focus."""
+
+    #: The focus ring's width, in pixels.
+    RING = 2
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         size = super().sizeHint(option, index)
         return QSize(size.width(), max(size.height(), THUMB_SIZE.height() + 8))
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        super().initStyleOption(option, index)
+        if index.column() == Column.MESSAGE:
+            option.textElideMode = Qt.TextElideMode.ElideMiddle  # a path keeps its file name
+        # The style's own (faint, one-cell) focus frame gives way to the row ring below.
+        option.state &= ~QStyle.StateFlag.State_HasFocus
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         column = index.column()
@@ -460,6 +505,39 @@ class JobDelegate(QStyledItemDelegate):
             self._paint_state(painter, option, index)
         else:
             super().paint(painter, option, index)
+        self._paint_focus(painter, option, index)
+
+    def _paint_focus(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex
+    ) -> None:
+        """A ring around the whole current row: in the text colour on a selected row (dark on
+        a light palette's highlight, light on a dark one's), else in the highlight colour."""
+        view = option.widget
+        if not isinstance(view, QAbstractItemView) or not view.hasFocus():
+            return
+        current = view.currentIndex()
+        if not current.isValid() or current.row() != index.row():
+            return
+        header = view.horizontalHeader() if isinstance(view, QTableView) else None
+        visual = header.visualIndex(index.column()) if header is not None else index.column()
+        last = (header.count() - header.hiddenSectionCount() - 1) if header is not None else 0
+        rect: QRect = option.rect
+        width = self.RING
+        palette: QPalette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        colour = palette.color(
+            QPalette.ColorRole.Text if selected else QPalette.ColorRole.Highlight
+        )
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRect(rect.left(), rect.top(), rect.width(), width)
+        painter.drawRect(rect.left(), rect.bottom() - width + 1, rect.width(), width)
+        if visual == 0:
+            painter.drawRect(rect.left(), rect.top(), width, rect.height())
+        if visual == last:
+            painter.drawRect(rect.right() - width + 1, rect.top(), width, rect.height())
+        painter.restore()
 
     def _background(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         opt = QStyleOptionViewItem(option)

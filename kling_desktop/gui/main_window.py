@@ -8,6 +8,7 @@ through :class:`Interactions`, which tests replace.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import sys
 import time
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QCoreApplication,
     QEvent,
     QItemSelectionModel,
     QObject,
@@ -28,13 +28,17 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QGuiApplication,
+    QKeyEvent,
     QKeySequence,
+    QPalette,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,6 +55,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -60,9 +65,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kling_desktop import APP_NAME, __version__
+from kling_desktop import APP_NAME
+from kling_desktop.api.errors import ApiError, NetworkError, Timeout
 from kling_desktop.gui import dialogs
+from kling_desktop.gui.background import DesktopNotifications
+from kling_desktop.gui.desktop import open_folder
 from kling_desktop.gui.drop_zone import VIDEO_PATTERNS, DropDecision, DropHandling, DropZone
+from kling_desktop.gui.focus import FocusRing
+from kling_desktop.gui.help import HelpActions, Shortcut
 from kling_desktop.gui.job_table import (
     JOB_ROLE,
     Column,
@@ -73,8 +83,9 @@ from kling_desktop.gui.job_table import (
     default_thumbnail_maker,
     message_text,
     status_text,
+    token_wait,
 )
-from kling_desktop.gui.notify import Level, MessageBar, Notifier, count_clips
+from kling_desktop.gui.notify import Level, MessageBar, Notifier
 from kling_desktop.gui.spend import (
     SpendRequest,
     paid_jobs_to_resend,
@@ -93,6 +104,7 @@ if TYPE_CHECKING:
     from kling_desktop.api.client import KlingClient
     from kling_desktop.api.models import Account
     from kling_desktop.gui.launch import AppContext
+    from kling_desktop.gui.preview import PreviewPane
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +119,8 @@ UNDO_DEPTH = 20
 #: A clip handed to the runner counts as "being added" (for the duplicate check) this long at
 #: most, should its job never be reported.
 ADDING_FOR_S = 120.0
+#: How a wider window is shared between the list and the preview.
+LIST_STRETCH, PREVIEW_STRETCH = 3, 2
 
 
 class Interactions:
@@ -157,10 +171,16 @@ class Interactions:
             parent,
             parent.tr("Quit while uploading?"),
             parent.tr(
-                "%1 still uploading. Those uploads start again from the beginning next time; "
-                "nothing has been charged for them yet. Jobs already at Kling keep running and "
-                "are picked up when you open Kling Desktop again."
-            ).replace("%1", count_clips(uploads)),
+                "%n clip(s) still uploading. Those uploads start again from the beginning next "
+                "time; nothing has been charged for them yet.",
+                "",
+                uploads,
+            )
+            + " "
+            + parent.tr(
+                "Jobs already at Kling keep running and are picked up when you open Kling "
+                "Desktop again."
+            ),
             QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -186,7 +206,7 @@ class Interactions:
         elif sys.platform == "darwin":
             QProcess.startDetached("open", ["-R", str(path)])
         elif not _reveal_freedesktop(path):
-            self.open_url(QUrl.fromLocalFile(str(path.parent)))
+            open_folder(path.parent, None, opener=self.open_url)  # says so if nothing opens it
 
 
 def _reveal_freedesktop(path: Path) -> bool:
@@ -214,6 +234,12 @@ def _preview_pane(parent: QWidget) -> QWidget:
     from kling_desktop.gui.preview import PreviewPane
 
     return PreviewPane(parent=parent)
+
+
+def _preview_keys() -> list[Shortcut]:
+    from kling_desktop.gui.preview import keyboard_keys
+
+    return keyboard_keys()
 
 
 class _AfterFirstPaint(QObject):
@@ -261,7 +287,8 @@ class WelcomePanel(QWidget):
         drop_note = QLabel(
             self.tr("You can already drop clips here: they are checked on this computer.")
         )
-        drop_note.setEnabled(False)  # the palette's quieter text
+        # Quieter than the text above, yet readable (a disabled label's grey is too faint).
+        drop_note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         drop_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.set_up_button = QPushButton(self.tr("Set up my token"))
         self.set_up_button.setDefault(True)
@@ -338,9 +365,13 @@ class MainWindow(QMainWindow):
         self._adding: dict[str, float] = {}
         #: Removals Edit → Undo brings back (the runner's snapshots), newest last.
         self._removed: list[list[Job]] = []
+        #: The last state seen of each job (to tell a change of state from an update).
+        self._seen_states: dict[int, JobState] = {}
 
+        # Most desktops add " — Kling Desktop" (the application's display name) to a title that
+        # does not end with it: end with it, once.
         self.setWindowTitle(
-            self.tr("%1 — Demo").replace("%1", APP_NAME) if self.is_demo else APP_NAME
+            self.tr("Demo — %1").replace("%1", APP_NAME) if self.is_demo else APP_NAME
         )
         self.setAcceptDrops(True)
         self._drop = DropHandling(self._deliver_drop)
@@ -357,7 +388,11 @@ class MainWindow(QMainWindow):
         self._build_central()
         self._build_menus()
         self._build_status_bar()
-        self.notifier = Notifier(self.message_bar, enabled=lambda: self.settings.notifications)
+        self.notifier = Notifier(
+            self.message_bar,
+            enabled=lambda: self.settings.notifications,
+            desktop=DesktopNotifications(parent=self) if DesktopNotifications.supported() else None,
+        )
         self._wire()
         self._restore_layout()
         self._refresh_all()
@@ -373,16 +408,20 @@ class MainWindow(QMainWindow):
         return self.context.demo is not None
 
     @property
-    def preview(self) -> QWidget:
+    def preview(self) -> PreviewPane:
         """The preview pane, built on first use (or just after the window first painted)."""
         if self._preview is None:
             pane = _preview_pane(self)
             pane.setMinimumWidth(280)
             placeholder = self._preview_placeholder
             self.splitter.replaceWidget(self.splitter.indexOf(placeholder), pane)
+            # The stretch lives in the widget's size policy: give the pane the placeholder's,
+            # or a wider window would widen only the list (a preview stuck at ~400 px).
+            self.splitter.setStretchFactor(self.splitter.indexOf(pane), PREVIEW_STRETCH)
             placeholder.deleteLater()
             self._preview = pane
-        return self._preview
+            self._set_tab_order()
+        return self._preview  # type: ignore[return-value]  # a PreviewPane, imported late
 
     def _first_paint_done(self) -> None:
         """What waits for the window to be on screen: the token read, then the preview pane."""
@@ -431,9 +470,11 @@ class MainWindow(QMainWindow):
             tip=self.tr("Send the ready clips to Kling (paid)"),
         )  # fmt: skip
         self.preview_action = self._action(
-            self.tr("&Preview"), self.preview_selected, None, icon=SP.SP_MediaPlay
+            self.tr("&Play"), self.play_selected, None, icon=SP.SP_MediaPlay
         )
-        self.preview_action.setToolTip(self.tr("Preview the clip (Enter or double-click)"))
+        self.preview_action.setToolTip(
+            self.tr("Play the clip with its new sound, or the original before it has one (Enter)")
+        )
         self.reveal_action = self._action(
             self.tr("Show in &folder"), self.reveal_selected, "Ctrl+Shift+O",
             icon=SP.SP_DirOpenIcon,
@@ -504,6 +545,9 @@ class MainWindow(QMainWindow):
             self.toggle_demo,
         )
         self.filter_actions: dict[JobFilter, QAction] = {}
+        # One view at a time: the menu shows them as radio items.
+        self.filter_action_group = QActionGroup(self)
+        self.filter_action_group.setExclusive(True)
         labels = {
             JobFilter.ALL: self.tr("All"),
             JobFilter.ACTIVE: self.tr("To do"),
@@ -515,6 +559,7 @@ class MainWindow(QMainWindow):
                 labels[job_filter], functools.partial(self.set_filter, job_filter), f"Ctrl+{number}"
             )
             action.setCheckable(True)
+            self.filter_action_group.addAction(action)
             self.filter_actions[job_filter] = action
         self.filter_actions[JobFilter.ALL].setChecked(True)
 
@@ -554,11 +599,14 @@ class MainWindow(QMainWindow):
             self.tr("Mix Kling's sound with the clip's own audio instead of replacing it")
         )
         self.keep_sound_check.setChecked(self.settings.keep_original_sound)
+        self.keep_sound_check.setAccessibleName(self.tr("Keep original sound"))
         self.add_clips_button = QPushButton(self.add_clips_action.icon(), self.tr("Add clips…"))
+        self.add_clips_button.setAccessibleName(self.tr("Add clips"))
         self.add_clips_button.setToolTip(self.add_clips_action.toolTip())
         self.add_clips_button.clicked.connect(self.add_clips_action.trigger)
         self.add_sound_button = QPushButton(self.add_sound_action.icon(), self.tr("Add sound"))
         self.add_sound_button.setObjectName("addSoundButton")
+        self.add_sound_button.setAccessibleName(self.tr("Add sound"))
         self.add_sound_button.setDefault(True)
         self.add_sound_button.setToolTip(self.add_sound_action.toolTip())
         self.add_sound_button.clicked.connect(self.add_sound_action.trigger)
@@ -574,16 +622,23 @@ class MainWindow(QMainWindow):
 
         # Filter row.
         filters = QHBoxLayout()
-        filters.setSpacing(2)
+        filters.setSpacing(10)
         show_label = QLabel(self.tr("Show:"))
         filters.addWidget(show_label)
+        # Exclusive choices, so radio buttons: Tab enters the group, the arrow keys choose.
         self.filter_group = QButtonGroup(self)
-        self.filter_buttons: dict[JobFilter, QToolButton] = {}
+        self.filter_group.setExclusive(True)
+        self.filter_buttons: dict[JobFilter, QRadioButton] = {}
         for job_filter, action in self.filter_actions.items():
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setAutoRaise(True)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button = QRadioButton(action.text())
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            tip = self.tr("Show: %1 (%2)").replace("%1", action.text()).replace("%2", keys)
+            button.setToolTip(tip)
+            button.setAccessibleName(self.tr("Show: %1").replace("%1", action.text()))
+            button.setChecked(action.isChecked())
+            button.toggled.connect(
+                lambda on, job_filter=job_filter: self.set_filter(job_filter) if on else None
+            )
             self.filter_group.addButton(button)
             self.filter_buttons[job_filter] = button
             filters.addWidget(button)
@@ -591,12 +646,21 @@ class MainWindow(QMainWindow):
         self.retry_all_button = QToolButton()
         self.retry_all_button.setDefaultAction(self.retry_all_action)
         self.retry_all_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.retry_all_button.setAccessibleName(self.tr("Retry all failed, at no new cost"))
         filters.addWidget(self.retry_all_button)
 
         # The list and the preview side by side.
         self.table = QTableView()
         self.table.setObjectName("jobTable")
         self.table.setAccessibleName(self.tr("Jobs"))
+        self.table.setAccessibleDescription(
+            self.tr("Enter plays the selected clip, Space plays or pauses, Delete removes it")
+        )
+        # Tab leaves the list for the preview (the arrow keys move inside it); Enter and Space
+        # play (eventFilter).
+        self.table.setTabKeyNavigation(False)
+        self.table.installEventFilter(self)
+        self.table.viewport().installEventFilter(self)  # its width: _fit_details_column
         self.table.setModel(self.proxy)
         self.table.setItemDelegate(JobDelegate(self.table))
         self.table.setSortingEnabled(True)
@@ -613,17 +677,10 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         row_height = max(self.fontMetrics().height() + 10, 53)
         self.table.verticalHeader().setDefaultSectionSize(row_height)
-        header = self.table.horizontalHeader()
-        header.setSectionsMovable(True)
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(Column.THUMBNAIL, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(Column.THUMBNAIL, 92)
-        char = self.fontMetrics().averageCharWidth()
-        header.resizeSection(Column.NAME, char * 22)
-        header.resizeSection(Column.DURATION, char * 8)
-        header.resizeSection(Column.ACCOUNT, char * 22)
-        header.resizeSection(Column.STATE, char * 36)
+        self._account_sized_by_user = False
+        self._sizing_columns = False
+        self._size_columns()
+        self.table.horizontalHeader().sectionResized.connect(self._section_resized)
         for action in (self.remove_action, self.cancel_action):
             self.table.addAction(action)
 
@@ -648,19 +705,26 @@ class MainWindow(QMainWindow):
             self.cancel_action,
             self.remove_action,
         ):
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setAutoRaise(True)
+            row_button = QToolButton()
+            row_button.setDefaultAction(action)
+            row_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            row_button.setAutoRaise(True)
+            row_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # on Tab too, on every style
+            row_button.setAccessibleName(action.iconText().replace("&", "").replace("…", ""))
             # Shown only while they apply (_update_actions): eight buttons would not fit.
-            button.setVisible(action not in self._contextual_actions())
-            self.row_buttons.append(button)
-            row_actions.addWidget(button)
+            row_button.setVisible(action not in self._contextual_actions())
+            self.row_buttons.append(row_button)
+            row_actions.addWidget(row_button)
         row_actions.addStretch(1)
         # The full "(Kling still runs and charges it)" is in the menus and the tooltip.
         stop_button = self.row_buttons[self._row_button_actions().index(self.stop_action)]
         stop_button.setText(self.tr("Stop tracking…"))
+        stop_button.setAccessibleName(self.tr("Stop tracking"))
         self.stop_action.changed.connect(lambda: stop_button.setText(self.tr("Stop tracking…")))
+        retry_button = self.row_buttons[self._row_button_actions().index(self.retry_action)]
+        self.retry_action.changed.connect(
+            lambda: retry_button.setAccessibleName(self.retry_action.text().replace("&", ""))
+        )
 
         list_side = QWidget()
         list_layout = QVBoxLayout(list_side)
@@ -679,14 +743,16 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(list_side)
         self.splitter.addWidget(self._preview_placeholder)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, LIST_STRETCH)
+        self.splitter.setStretchFactor(1, PREVIEW_STRETCH)
         self.splitter.setChildrenCollapsible(False)
 
         self.drop_zone = DropZone()
         self.drop_zone.dropped.connect(self._deliver_drop)
         self.drop_zone.add_clicked.connect(self.choose_files)
         self.drop_zone.add_button.hide()  # the options row has "Add clips…" already
+        # Keyboard users reach it too: Enter or Space on it chooses clips (DropZone).
+        self.drop_zone.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.jobs_page = jobs_page = QWidget()
         jobs_layout = QVBoxLayout(jobs_page)
@@ -714,6 +780,177 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+        # A clear ring around whatever has the keyboard's focus (styles draw it faintly); the
+        # preview draws its own around its controls.
+        self.focus_ring = FocusRing(central)
+        self.focus_ring.watch(
+            self.drop_zone,
+            self.account_combo,
+            self.keep_sound_check,
+            self.add_clips_button,
+            self.add_sound_button,
+            *self.filter_buttons.values(),
+            self.retry_all_button,
+            self.table,
+            *self.row_buttons,
+            *self.demo_bar.focus_widgets(),
+            *self.message_bar.focus_widgets(),
+            self.welcome.set_up_button,
+            self.welcome.demo_button,
+        )
+        self._set_tab_order()
+
+    def _set_tab_order(self) -> None:
+        """Tab walks the window as it reads: the messages, the drop zone, the options, the
+        view filters, the list, the preview's controls, then the selected row's actions."""
+        preview = [] if self._preview is None else list(getattr(self._preview, "controls", []))
+        chain: list[QWidget] = [
+            *self.demo_bar.focus_widgets(),
+            *self.message_bar.focus_widgets(),
+            self.drop_zone,
+            self.account_combo,
+            self.keep_sound_check,
+            self.add_clips_button,
+            self.add_sound_button,
+            *self.filter_buttons.values(),
+            self.retry_all_button,
+            self.table,
+            *preview,
+            *self.row_buttons,
+        ]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
+
+    def _size_columns(self) -> None:
+        """Column widths for what the columns hold: the Status column fits its longest
+        everyday texts ("Upload interrupted · next try in 59 s"); Length fits its header with
+        the sort arrow; Clip and Details share what is left (no sideways scrolling)."""
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        self._column_modes()
+        metrics = self.table.fontMetrics()
+
+        def fits(*texts: str) -> int:
+            return max(metrics.horizontalAdvance(t) for t in texts) + 28  # the bar's margins
+
+        header.resizeSection(Column.THUMBNAIL, 92)
+        header.resizeSection(Column.DURATION, max(header.minimumSectionSize(), fits("20.0 s")))
+        header.resizeSection(Column.ACCOUNT, fits("name@example.com"))
+        header.resizeSection(
+            Column.STATE,
+            fits(
+                "Adding sound · 12:34",
+                "Upload interrupted · next try in 59 s",
+                "Waiting for a working API token",
+            ),
+        )
+
+    def _column_modes(self) -> None:
+        """Fixed thumbnails; the clip's name and the details share the room left (no sideways
+        scrolling); the rest as the user sizes them, never so narrow that the sort arrow
+        covers a header ("Length")."""
+        header = self.table.horizontalHeader()
+        arrow = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize, None, header)
+        margin = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
+        length = str(self.model.headerData(Column.DURATION, Qt.Orientation.Horizontal) or "")
+        header.setMinimumSectionSize(
+            header.fontMetrics().horizontalAdvance(length) + max(arrow, 12) + 6 * margin + 8
+        )
+        header.setSectionResizeMode(Column.THUMBNAIL, QHeaderView.ResizeMode.Fixed)
+        for column in (Column.NAME, Column.MESSAGE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        for column in (Column.DURATION, Column.ACCOUNT, Column.STATE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)  # the Status column keeps its width when last
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._balance_split)  # once the layout has the new size
+
+    def _balance_split(self) -> None:
+        """In a narrow window the preview leaves the list the room its columns need (down to
+        the preview's own minimum); in a wide one the split stays as the user left it."""
+        sizes = self.splitter.sizes()
+        if len(sizes) != 2 or min(sizes) <= 0:
+            return
+        header = self.table.horizontalHeader()
+        columns = sum(
+            header.sectionSize(column)
+            for column in (Column.THUMBNAIL, Column.DURATION, Column.ACCOUNT, Column.STATE)
+            if not header.isSectionHidden(column)
+        )
+        char = self.table.fontMetrics().averageCharWidth()
+        frame = self.table.width() - self.table.viewport().width()  # frame and scroll bar
+        wanted = columns + char * 18 + frame + 4  # and the clip's name
+        preview_side = self.splitter.widget(1)
+        if preview_side is None:
+            return
+        smallest = max(300, preview_side.minimumWidth(), preview_side.minimumSizeHint().width())
+        total = sum(sizes)
+        if sizes[0] < wanted and sizes[1] > smallest:
+            preview = max(smallest, total - wanted)
+            self.splitter.setSizes([total - preview, preview])
+
+    def _fit_details_column(self) -> None:
+        """A list too narrow for every column (a 1024 px window) leaves out its Details
+        column rather than scroll sideways: the selected row's details are under the list,
+        and every row's in its tooltip."""
+        self._fit_account_column()
+        header = self.table.horizontalHeader()
+        others = sum(
+            header.sectionSize(column)
+            for column in (Column.THUMBNAIL, Column.DURATION, Column.ACCOUNT, Column.STATE)
+            if not header.isSectionHidden(column)
+        )
+        char = self.table.fontMetrics().averageCharWidth()
+        # Room for a clip's name and a sentence of details, side by side.
+        narrow = self.table.viewport().width() - others < char * (18 + 30)
+        if header.isSectionHidden(Column.MESSAGE) != narrow:
+            header.setSectionHidden(Column.MESSAGE, narrow)
+
+    def _fit_account_column(self) -> None:
+        """The Account column as wide as the longest account in the list, up to a share of
+        the list's width (a narrow window elides a long one; a wide one shows it whole).
+        Once the user sizes the column, it stays as they left it."""
+        if self._account_sized_by_user:
+            return
+        metrics = self.table.fontMetrics()
+        emails = {j.email for j in self.model.jobs() if j.email} or {"name@example.com"}
+        wanted = max(metrics.horizontalAdvance(e) for e in emails) + 28
+        cap = max(metrics.averageCharWidth() * 18, int(self.table.viewport().width() * 0.22))
+        header = self.table.horizontalHeader()
+        width = min(wanted, cap)
+        if width != header.sectionSize(Column.ACCOUNT):
+            self._sizing_columns = True
+            try:
+                header.resizeSection(Column.ACCOUNT, width)
+            finally:
+                self._sizing_columns = False
+
+    def _section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == Column.ACCOUNT and not self._sizing_columns:
+            self._account_sized_by_user = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The list's own keys: Enter plays the selected clip, Space plays or pauses."""
+        table = getattr(self, "table", None)
+        if table is not None and watched is table.viewport():
+            if event.type() == QEvent.Type.Resize:
+                self._fit_details_column()
+            return False
+        if watched is getattr(self, "table", None) and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if modifiers == Qt.KeyboardModifier.NoModifier:
+                if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                    self.play_selected()
+                    return True
+                if event.key() == Qt.Key.Key_Space:
+                    self.toggle_play()
+                    return True
+        return super().eventFilter(watched, event)
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu(self.tr("&File"))
@@ -737,8 +974,12 @@ class MainWindow(QMainWindow):
         tools.addAction(self.accounts_action)
         tools.addAction(self.settings_action)
         help_menu = bar.addMenu(self.tr("&Help"))
-        help_menu.addAction(self.log_folder_action)
-        help_menu.addAction(self.about_action)
+        self.help_actions = HelpActions(
+            self, self.actions, opener=self.interactions.open_url, extra_keys=_preview_keys
+        )
+        self.help_actions.fill(
+            help_menu, log_folder=self.log_folder_action, about=self.about_action
+        )
 
     def _row_actions(self) -> list[QAction]:
         return [
@@ -778,13 +1019,14 @@ class MainWindow(QMainWindow):
         self.runner.connection_changed.connect(self._connection_changed)
         self.runner.store_trouble.connect(self._store_trouble)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.table.activated.connect(lambda _index: self.preview_selected())
+        self.table.doubleClicked.connect(lambda _index: self.play_selected())
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.account_combo.currentIndexChanged.connect(self._update_status)
         self.account_combo.currentIndexChanged.connect(self._account_chosen)
         self.keep_sound_check.toggled.connect(self._keep_sound_toggled)
         self.proxy.rowsInserted.connect(self._jobs_changed)
         self.proxy.rowsRemoved.connect(self._jobs_changed)
+        self.model.dataChanged.connect(self._rows_changed)
 
     # -- layout memory --------------------------------------------------------------------
 
@@ -800,12 +1042,19 @@ class MainWindow(QMainWindow):
             self.resize(width, height)
         header_state = self._ui.value("window/columns")
         if header_state is not None:
-            self.table.horizontalHeader().restoreState(header_state)
+            self._sizing_columns = True  # the saved widths are not the user's doing now
+            try:
+                self.table.horizontalHeader().restoreState(header_state)
+            finally:
+                self._sizing_columns = False
+            self._column_modes()  # an older version's saved state had other ones
         splitter_state = self._ui.value("window/splitter")
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)
         else:
-            self.splitter.setSizes([self.width() * 2 // 3, self.width() // 3])
+            # The list first; the preview a third (at least 300 px), growing with the window.
+            preview = max(300, self.width() // 3)
+            self.splitter.setSizes([self.width() - preview, preview])
 
     def _save_layout(self) -> None:
         self._ui.setValue("window/geometry", self.saveGeometry())
@@ -873,8 +1122,9 @@ class MainWindow(QMainWindow):
             self._queue_files(sorting.new)
 
         def failed(exc: BaseException) -> None:
+            log.warning("Could not read the dropped clips: %r", exc)
             self.message_bar.show_message(
-                self.tr("The clips could not be read: %1").replace("%1", str(exc)), Level.ERROR
+                self.tr("The clips could not be read."), Level.ERROR, details=_details_of(exc)
             )
 
         run_in_thread(work, expanded, failed)
@@ -883,11 +1133,11 @@ class MainWindow(QMainWindow):
         """One plain sentence per clip held back (the first few), and "Add again…"."""
         shown = [d.sentence for d in duplicates[:3]]
         if len(duplicates) > 3:
-            shown.append(self.tr("And %1 more.").replace("%1", str(len(duplicates) - 3)))
+            shown.append(self.tr("And %n more.", "", len(duplicates) - 3))
         head = (
             self.tr("Not added again:")
             if len(duplicates) == 1
-            else self.tr("%1 not added again:").replace("%1", count_clips(len(duplicates)))
+            else self.tr("%n clip(s) not added again:", "", len(duplicates))
         )
         self.message_bar.show_message(
             " ".join([*notes, head, *shown]),
@@ -993,6 +1243,7 @@ class MainWindow(QMainWindow):
                 Level.WARNING,
                 action=self.tr("Set up my token"),
                 on_action=self.open_accounts,
+                topic="token",
             )
             return
         request = self._spend_request(ready, paid_jobs_to_start)
@@ -1029,12 +1280,26 @@ class MainWindow(QMainWindow):
         self._select_job(job_id)
 
     def preview_selected(self) -> None:
+        """Show the selected clip in the preview (its first frame; nothing plays)."""
         jobs = self.selected_jobs()
         if len(jobs) != 1:
             return
         job = jobs[0]
-        result = job.output_path if job.state is JobState.DONE else None
-        self.preview.show_job(result, job.input_path)  # type: ignore[attr-defined]
+        self.preview.show_job(_result_of(job), job.input_path)
+
+    def play_selected(self) -> None:
+        """Enter, double-click, Play: the selected clip's result with its new sound, or the
+        original while it has none."""
+        jobs = self.selected_jobs()
+        if len(jobs) != 1:
+            return
+        job = jobs[0]
+        self.preview.play_job(_result_of(job), job.input_path)
+
+    def toggle_play(self) -> None:
+        """Space in the list: play or pause what the preview shows."""
+        if self.selected_jobs():
+            self.preview.toggle_play()
 
     def reveal_selected(self) -> None:
         jobs = self.selected_jobs()
@@ -1072,12 +1337,16 @@ class MainWindow(QMainWindow):
             self._say_needs_new_job(paid)
 
     def _say_needs_new_job(self, jobs: list[Job]) -> None:
-        what = _quoted(jobs[0].name) if len(jobs) == 1 else count_clips(len(jobs))
+        why = self.tr(
+            "Kling failed or lost the first job, so only a new paid Kling job can add the sound."
+        )
+        head = (
+            self.tr("%1 not retried:").replace("%1", _quoted(jobs[0].name))
+            if len(jobs) == 1
+            else self.tr("%n clip(s) not retried:", "", len(jobs))
+        )
         self.message_bar.show_message(
-            self.tr(
-                "%1 not retried: Kling failed or lost the first job, so only a new paid Kling "
-                "job can add the sound."
-            ).replace("%1", what),
+            f"{head} {why}",
             Level.INFO,
             action=self.tr("Send again (new paid job)…"),
             on_action=lambda: self.resubmit_jobs([j.id for j in jobs]),
@@ -1114,9 +1383,13 @@ class MainWindow(QMainWindow):
         for job in jobs:
             self._safely(self.runner.cancel, job.id)
         if jobs:
-            what = _quoted(jobs[0].name) if len(jobs) == 1 else count_clips(len(jobs))
             self.statusBar().showMessage(
-                self.tr("%1 back to Ready; nothing was sent to Kling.").replace("%1", what), 5000
+                self.tr("%1 back to Ready; nothing was sent to Kling.").replace(
+                    "%1", _quoted(jobs[0].name)
+                )
+                if len(jobs) == 1
+                else self.tr("%n clip(s) back to Ready; nothing was sent to Kling.", "", len(jobs)),
+                5000,
             )
 
     def remove_selected(self) -> None:
@@ -1140,12 +1413,21 @@ class MainWindow(QMainWindow):
             self._removed.append(list(removed))
             del self._removed[:-UNDO_DEPTH]
             self._label_undo()
-        what = _quoted(removed[0].name) if len(removed) == 1 else count_clips(len(removed))
-        text = self.tr("Removed %1 from the list.").replace("%1", what) if removed else ""
-        if kept:
+        if len(removed) == 1:
+            text = self.tr("Removed %1 from the list.").replace("%1", _quoted(removed[0].name))
+        else:
+            text = self.tr("Removed %n clip(s) from the list.", "", len(removed)) if removed else ""
+        if len(kept) == 1:
             text += " " + self.tr(
                 "%1 is being sent to Kling this instant and was kept; remove it once it is sent."
-            ).replace("%1", _quoted(kept[0].name) if len(kept) == 1 else count_clips(len(kept)))
+            ).replace("%1", _quoted(kept[0].name))
+        elif kept:
+            text += " " + self.tr(
+                "%n clip(s) being sent to Kling this instant were kept; remove them once they "
+                "are sent.",
+                "",
+                len(kept),
+            )
         self.message_bar.show_message(
             text.strip(),
             Level.INFO,
@@ -1160,9 +1442,11 @@ class MainWindow(QMainWindow):
         jobs = self._removed.pop()
         self._label_undo()
         self._safely(self.runner.restore, jobs)
-        what = _quoted(jobs[0].name) if len(jobs) == 1 else count_clips(len(jobs))
         self.message_bar.show_message(
-            self.tr("%1 back in the list.").replace("%1", what), Level.SUCCESS
+            self.tr("%1 back in the list.").replace("%1", _quoted(jobs[0].name))
+            if len(jobs) == 1
+            else self.tr("%n clip(s) back in the list.", "", len(jobs)),
+            Level.SUCCESS,
         )
 
     def _label_undo(self) -> None:
@@ -1171,8 +1455,11 @@ class MainWindow(QMainWindow):
             self.undo_action.setText(self.tr("&Undo remove"))
             return
         last = self._removed[-1]
-        what = _quoted(last[0].name) if len(last) == 1 else count_clips(len(last))
-        self.undo_action.setText(self.tr("&Undo remove of %1").replace("%1", what))
+        self.undo_action.setText(
+            self.tr("&Undo remove of %1").replace("%1", _quoted(last[0].name))
+            if len(last) == 1
+            else self.tr("&Undo remove of %n clip(s)", "", len(last))
+        )
 
     def _label_retry(self, kinds: set[RetryKind]) -> None:
         """Say what Retry would do for the selection (always free)."""
@@ -1227,6 +1514,9 @@ class MainWindow(QMainWindow):
         self.proxy.set_job_filter(job_filter)
         for each, action in self.filter_actions.items():
             action.setChecked(each is job_filter)
+        button = self.filter_buttons[job_filter]
+        if not button.isChecked():
+            button.setChecked(True)  # the group unchecks the others; toggled comes back here
         self._update_actions()
 
     def _safely(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -1235,7 +1525,7 @@ class MainWindow(QMainWindow):
             fn(*args, **kwargs)
         except Exception as exc:
             log.warning("%s failed: %s", getattr(fn, "__name__", fn), exc)
-            self.message_bar.show_message(str(exc), Level.ERROR)
+            self.message_bar.show_message(str(exc), Level.ERROR, details=_details_of(exc))
 
     def _context_menu(self, pos: Any) -> None:
         if not self.table.indexAt(pos).isValid():
@@ -1283,17 +1573,48 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
 
-    def _token_changed(self) -> None:
+    def _token_changed(self, how: str = "saved") -> None:
+        """The Accounts pane saved a token ("saved"), kept one for this run only ("session",
+        nothing written) or removed it ("removed")."""
         if self.is_demo:
+            # The demo never uses the user's token: say where it went, and only "saved" when
+            # it was written.
+            if how == "removed":
+                if self.message_bar.topic == "token":
+                    self.message_bar.dismiss()
+                return
+            text = (
+                self.tr("Your token is saved. Leave the demo to use it.")
+                if how == "saved"
+                else self.tr(
+                    "Your token is kept until you quit (nothing was written). Leave the demo to "
+                    "use it."
+                )
+            )
             self.message_bar.show_message(
-                self.tr("Your token is saved. Leave the demo to use it."),
+                text,
                 Level.SUCCESS,
                 action=self.tr("Leave the demo"),
                 on_action=lambda: self.switch_mode(False),
+                topic="token",
             )
             return
         vault = self.context.vault
         run_in_thread(vault.token, self._token_loaded)
+
+    def _token_state_shown(self) -> None:
+        """Messages about the token follow its state: once one is set up, a message saying
+        there is none (or asking for one) goes."""
+        if self._token_pending or not self.context.client_source.has_token:
+            return
+        if self.message_bar.isVisible() and (
+            self.message_bar.topic == "token" or _says_no_token(self.message_bar.text)
+        ):
+            self.message_bar.dismiss()
+        if self._connection is not None and _says_no_token(self._connection[1]):
+            self._connection = None  # the runner says again once it has asked
+        if _says_no_token(self.statusBar().currentMessage()):
+            self.statusBar().clearMessage()
 
     def load_token(self, on_loaded: Callable[[], None] | None = None) -> None:
         """Read the token from the vault off the GUI thread (DESIGN §4.3), then use it.
@@ -1343,6 +1664,7 @@ class MainWindow(QMainWindow):
         # Anything that asked for a client before now must ask again.
         self.runner.client_changed()
         self.refresh_accounts()
+        self._token_state_shown()
         self._refresh_all()
 
     def _token_loaded(self, token: str | None) -> None:
@@ -1352,6 +1674,7 @@ class MainWindow(QMainWindow):
         self.context.client_source.set_token(token)
         self.runner.client_changed()
         self.refresh_accounts()
+        self._token_state_shown()
         self._refresh_all()
 
     def _default_account_changed(self, email: str) -> None:
@@ -1363,14 +1686,23 @@ class MainWindow(QMainWindow):
             self.account_combo.setCurrentIndex(index)
 
     def open_settings(self) -> None:
-        if self.is_demo:
-            self.message_bar.show_message(
-                self.tr("Settings are not used by the demo. Leave the demo to change them."),
-                Level.INFO,
-            )
-            return
         from kling_desktop.gui.settings_dialog import SettingsDialog
 
+        if self.is_demo:
+            # What the demo runs with, greyed: readable, and why it cannot change here.
+            dialog = SettingsDialog(
+                self.settings,
+                self,
+                read_only=self.tr(
+                    "The demo runs with these settings of its own: its results go to the "
+                    "“%1” folder and nothing is sent to Kling. Leave the demo (File menu) to "
+                    "change your own settings."
+                ).replace("%1", Path(self.settings.output_folder).name),
+            )
+            dialog.finished.connect(dialog.deleteLater)
+            self.settings_dialog = dialog
+            dialog.open()
+            return
         dialog = SettingsDialog(self.settings, self)
         dialog.saved.connect(self._settings_saved)
         dialog.finished.connect(dialog.deleteLater)
@@ -1388,17 +1720,10 @@ class MainWindow(QMainWindow):
     def open_log_folder(self) -> None:
         folder = app_paths().log_dir
         folder.mkdir(parents=True, exist_ok=True)
-        self.interactions.open_url(QUrl.fromLocalFile(str(folder)))
+        open_folder(folder, self, opener=self.interactions.open_url)
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            self.tr("About Kling Desktop"),
-            self.tr(
-                "<b>Kling Desktop %1</b><br>Adds Kling's AI sound to short video clips through "
-                "useapi.net.<br>Your API token is kept in the system keyring."
-            ).replace("%1", __version__),
-        )
+        self.help_actions.show_about()
 
     def toggle_demo(self) -> None:
         self.switch_mode(not self.is_demo)
@@ -1480,11 +1805,14 @@ class MainWindow(QMainWindow):
         fallback = self.settings.default_email
         self.account_combo.addItem(fallback or self.tr("Default account"), fallback)
         self.account_combo.setEnabled(False)
+        details = _details_of(exc)
+        log.warning("Could not list the Kling accounts: %s (%s)", exc, details)
         self.message_bar.show_message(
-            self.tr("Could not list your Kling accounts: %1").replace("%1", str(exc)),
+            self.tr("Your Kling accounts could not be listed.") + " " + str(exc),
             Level.WARNING,
             action=self.tr("Try again"),
             on_action=self.refresh_accounts,
+            details=details,
         )
         self._update_status()
         self._accounts_settled()
@@ -1556,14 +1884,24 @@ class MainWindow(QMainWindow):
     def _jobs_changed(self, *args: object) -> None:
         self._refresh_soon(everything=True)
         changed = args[0] if args else None
+        if isinstance(changed, Job):
+            self._note_request_outcome(changed)
         if isinstance(changed, Job) and changed.state is JobState.DONE:
             selected = self.selected_jobs()
             if len(selected) == 1 and selected[0].id == changed.id:
                 # The clip the user is looking at just got its sound: show the result.
                 self.preview_selected()
 
-    def _progress_changed(self, _job_id: int, _progress: Progress) -> None:
+    def _progress_changed(self, job_id: int, progress: Progress) -> None:
         self._refresh_soon(everything=False)  # the details line, for the selected clip
+        self._note_request_outcome(self.model.job(job_id), progress)
+
+    def _rows_changed(self, top: Any, bottom: Any, *_roles: object) -> None:
+        """A row's status changed (or its clock ticked): the details under the list follow
+        the selected row ("next try in 42 s" counts down there too)."""
+        current = self.proxy.mapToSource(self.table.currentIndex())
+        if current.isValid() and top.row() <= current.row() <= bottom.row():
+            self._refresh_soon(everything=False)
 
     def _refresh_soon(self, *, everything: bool) -> None:
         """Refresh within REFRESH_INTERVAL_MS (not once per signal); see :meth:`_refresh_due`."""
@@ -1599,8 +1937,34 @@ class MainWindow(QMainWindow):
     def _connection_changed(self, online: bool, sentence: str) -> None:
         self._connection = (online, sentence)
         self._update_status()
-        if not online and sentence:
+        if not online and sentence and not _says_no_token(sentence):
             self.statusBar().showMessage(sentence, 10_000)
+
+    def _note_request_outcome(self, job: Job | None, progress: Progress | None = None) -> None:
+        """Online or offline follows the latest request's outcome, as the list shows it.
+
+        The runner says when a poll fails or succeeds; an upload's bytes flowing, a submit
+        answered or a download done say so too (the label must not read "Offline" while
+        downloads run), and a "Connection problem" on a row says the opposite.
+        """
+        if job is None:
+            return
+        before = self._seen_states.get(job.id)
+        self._seen_states[job.id] = job.state
+        went_through = False
+        if progress is not None:
+            text = progress.text or ""
+            if text == "Connection problem" or text.startswith(_OFFLINE_SENTENCES):
+                self._connection = (False, text)
+                self._update_status()
+                return
+            fraction = progress.fraction or 0.0
+            went_through = job.state in _TRANSFERS and fraction > 0
+        elif before is not None and before is not job.state:
+            went_through = job.state in _AFTER_AN_ANSWER and before is not JobState.CHECKING
+        if went_through and (self._connection is None or not self._connection[0]):
+            self._connection = (True, "")
+            self._update_status()
 
     def _selection_changed(self, *_args: object) -> None:
         self._update_actions()
@@ -1621,6 +1985,7 @@ class MainWindow(QMainWindow):
             page = self.jobs_page
         self.stack.setCurrentWidget(page)
         self.drop_zone.set_compact(has_jobs)
+        self._fit_account_column()
         self._update_actions()
         self._update_details()
         self._update_status()
@@ -1657,28 +2022,27 @@ class MainWindow(QMainWindow):
         self.add_sound_action.setEnabled(ready > 0)
         self.add_sound_button.setEnabled(ready > 0)
         self.add_sound_button.setText(
-            self.tr("Add sound to %1").replace("%1", count_clips(ready))
-            if ready
-            else self.tr("Add sound")
+            self.tr("Add sound to %n clip(s)", "", ready) if ready else self.tr("Add sound")
         )
 
     def _update_details(self) -> None:
         jobs = self.selected_jobs()
         if len(jobs) != 1:
             self.details.setText(
-                self.tr("%1 selected.").replace("%1", count_clips(len(jobs)))
+                self.tr("%n clip(s) selected.", "", len(jobs))
                 if jobs
                 else self.tr("Select a clip to see its details and preview it.")
             )
             return
         job = jobs[0]
-        status = status_text(job, self.runner.progress(job.id))
+        progress = self.runner.progress(job.id)
+        status = status_text(job, progress)
         lines = [f"<b>{_escape(job.name)}</b> — {_escape(status)}"]
-        if message_text(job):
+        if token_wait(job, progress):  # why it waits: a refused token, or none at all
+            lines.append(_escape(token_wait(job, progress)))
+        if message_text(job):  # for a finished clip: where its result is
             lines.append(_escape(message_text(job)))
-        if job.state is JobState.DONE and job.output_path:
-            lines.append(self.tr("Saved as %1").replace("%1", _escape(str(job.output_path))))
-        elif job.state is JobState.READY:
+        if job.state is JobState.READY:
             lines.append(self.tr("Ready. Nothing is sent until you press Add sound."))
         self.details.setText("<br>".join(lines))
 
@@ -1687,10 +2051,13 @@ class MainWindow(QMainWindow):
         for job in self.model.jobs():
             key = _count_group(job.state)
             counts[key] = counts.get(key, 0) + 1
-        order = [
-            self.tr("ready"), self.tr("in progress"), self.tr("done"), self.tr("need attention"),
-        ]  # fmt: skip
-        parts = [f"{counts[k]} {k}" for k in order if counts.get(k)]
+        words: dict[str, Callable[[int], str]] = {
+            "ready": lambda n: self.tr("%n ready", "", n),
+            "active": lambda n: self.tr("%n in progress", "", n),
+            "done": lambda n: self.tr("%n done", "", n),
+            "attention": lambda n: self.tr("%n need(s) attention", "", n),
+        }
+        parts = [say(counts[key]) for key, say in words.items() if counts.get(key)]
         self.counts_label.setText(" · ".join(parts) if parts else self.tr("No clips yet"))
         email = self.account_combo.currentData()
         if self.is_demo:
@@ -1703,17 +2070,21 @@ class MainWindow(QMainWindow):
             account = email if isinstance(email, str) and email else self.tr("Default account")
             credits = self._balances.get(email) if isinstance(email, str) else None
             if credits is not None:
-                account += " · " + self.tr("%1 credits").replace("%1", f"{credits:,}")
+                account += " · " + self.tr("%Ln credit(s)", "", credits)
         self.account_label.setText(account)
         if self._connection is None:
             self.connection_label.setText(self.tr("Simulator") if self.is_demo else "")
             return
         online, sentence = self._connection
-        self.connection_label.setText(
-            (self.tr("Simulator") if self.is_demo else self.tr("Connected"))
-            if online
-            else self.tr("Offline")
-        )
+        if online:
+            label = self.tr("Simulator") if self.is_demo else self.tr("Connected")
+        elif not self.context.client_source.has_token:
+            label = ""  # the account label says "No token" already
+        elif _says_no_token(sentence):
+            label = self.tr("Token not accepted")
+        else:
+            label = self.tr("Offline")
+        self.connection_label.setText(label)
         self.connection_label.setToolTip(sentence)
 
     # -- closing --------------------------------------------------------------------------
@@ -1743,25 +2114,50 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
 
+#: States a job reaches only once a request was answered (a submit, a poll, a download).
+_AFTER_AN_ANSWER = frozenset({JobState.PROCESSING, JobState.DOWNLOADING, JobState.DONE})
+#: States whose progress is bytes going over the network.
+_TRANSFERS = frozenset({JobState.UPLOADING, JobState.DOWNLOADING})
+#: How the errors for "no connection" begin (api.errors NetworkError and Timeout).
+_OFFLINE_SENTENCES = (NetworkError.summary, Timeout.summary)
+
 #: What Retry does: never a new paid job (that is "Send again (new paid job)…").
 _FREE_RETRIES = frozenset({RetryKind.CHECK, RetryKind.SEND, RetryKind.TRACK, RetryKind.DOWNLOAD})
 
 
 def _count_group(state: JobState) -> str:
-    def tr(text: str) -> str:
-        return QCoreApplication.translate("MainWindow", text)
-
     if state is JobState.READY:
-        return tr("ready")
+        return "ready"
     if state is JobState.DONE:
-        return tr("done")
+        return "done"
     if state.is_active:
-        return tr("in progress")
-    return tr("need attention")
+        return "active"
+    return "attention"
 
 
 def _quoted(name: str) -> str:
     return f"“{name}”"
+
+
+def _result_of(job: Job) -> Path | None:
+    return job.output_path if job.state is JobState.DONE else None
+
+
+def _details_of(exc: BaseException) -> str:
+    """The technical side of a failure, for "Details" (never the sentence itself)."""
+    if isinstance(exc, ApiError):
+        return exc.details
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _says_no_token(text: str) -> bool:
+    """A sentence about a missing or refused token (the runner's, the pipeline's, ours)."""
+    lowered = text.casefold()
+    return "token" in lowered and any(
+        words in lowered
+        for words in ("no useapi.net api token", "no working api token", "token first",
+                      "did not accept the api token", "no token")
+    )  # fmt: skip
 
 
 def _escape(text: str) -> str:

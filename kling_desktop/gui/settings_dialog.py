@@ -14,7 +14,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -67,21 +67,58 @@ def _meta(name: str, key: str, default: float) -> float:
 
 
 class SettingsDialog(QDialog):
-    """Preferences. ``settings`` is changed (and saved) only when the user presses OK."""
+    """Preferences. ``settings`` is changed (and saved) only when the user presses OK.
+
+    Args:
+        settings: the settings to show and edit.
+        read_only: when not empty, why nothing can be changed here (the demo): the fields show
+            greyed, this sentence is on top, and the only button closes the dialog.
+    """
 
     #: Emitted with the settings object after it was updated and written to disk.
     saved = Signal(object)
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, *, read_only: str = ""
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self._settings = settings
         self._draft = dataclasses.replace(settings)
         self._saving = False
+        self._read_only = read_only
         self.folder_dialog: QFileDialog | None = None
         self._build()
         self._load(self._draft)
         self._validate()
+        if read_only:
+            self._show_read_only(read_only)
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self._read_only)
+
+    def _show_read_only(self, why: str) -> None:
+        """Every field greyed (still readable), the reason on top, one Close button."""
+        # Greyed, but in the palette's placeholder grey: a style's disabled text is often too
+        # faint to read, and these are here to be read.
+        palette = self.palette()
+        readable = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
+        for role in (
+            QPalette.ColorRole.WindowText,
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+        ):
+            palette.setColor(QPalette.ColorGroup.Disabled, role, readable)
+        self.setPalette(palette)
+        keep = (self.read_only_note, self.buttons)
+        for child in self.findChildren(QWidget):
+            if child.parentWidget() is self and child not in keep:
+                child.setEnabled(False)
+        self.read_only_note.setText(why)
+        self.read_only_note.setVisible(True)
+        self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Close)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Close)
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -182,12 +219,19 @@ class SettingsDialog(QDialog):
         self.save_error.setWordWrap(True)
         self.save_error.setVisible(False)
 
+        self.read_only_note = QLabel(self)
+        self.read_only_note.setObjectName("readOnlyNote")
+        self.read_only_note.setWordWrap(True)
+        self.read_only_note.setAccessibleName(self.tr("Why these settings cannot be changed"))
+        self.read_only_note.setVisible(False)
+
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.read_only_note)
         layout.addWidget(output_box)
         layout.addLayout(general)
         layout.addWidget(advanced)
@@ -236,6 +280,8 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _validate(self) -> None:
+        if self._read_only:
+            return
         problem = base_url_problem(self.api_url.text())
         self.url_error.setText(problem)
         if self.url_error.isVisibleTo(self) != bool(problem):
@@ -290,6 +336,9 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         """Write the draft into the settings and save it; close once the file is written."""
+        if self._read_only:
+            self.reject()
+            return
         self._validate()
         if not self.ok_button.isEnabled():
             return

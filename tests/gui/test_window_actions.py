@@ -199,7 +199,7 @@ def test_one_summary_per_batch_failures_first(fake_window: FakeWindowFactory) ->
     runner.finish_batch(BatchSummary(done=[done], failed=[failed]))
     assert window.message_bar.isVisible() and window.message_bar.level is Level.ERROR
     text = window.message_bar.text
-    assert text.startswith("1 clip need your attention")
+    assert text.startswith("1 clip needs your attention")  # the verb agrees (Qt plurals)
     assert text.index("Kling refused the clip.") < text.index("1 clip finished with sound")
 
 
@@ -228,12 +228,12 @@ def test_the_window_remembers_its_geometry_and_columns(fake_window: FakeWindowFa
     window, _ = fake_window(ONE_OF_EACH)
     window.resize(780, 520)  # the offscreen screen is 800 px wide
     size = window.size()
-    window.table.horizontalHeader().resizeSection(Column.NAME, 333)
+    window.table.horizontalHeader().resizeSection(Column.STATE, 333)
     window.table.horizontalHeader().moveSection(Column.ACCOUNT, Column.NAME)
     assert window.close()
     again, _ = fake_window(ONE_OF_EACH)
     assert again.size() == size
-    assert again.table.horizontalHeader().sectionSize(Column.NAME) == 333
+    assert again.table.horizontalHeader().sectionSize(Column.STATE) == 333
     assert again.table.horizontalHeader().visualIndex(Column.ACCOUNT) == Column.NAME
 
 

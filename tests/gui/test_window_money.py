@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, QLocale, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QCheckBox, QPushButton
 from pytestqt.qtbot import QtBot
@@ -24,6 +24,9 @@ from kling_desktop.jobs.duplicates import Duplicate, Reason
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.settings import Settings
 from tests.gui.conftest import AnsweringInteractions, FakeWindowFactory
+
+#: The stub account's credits as the status bar writes them (in the locale's digits).
+CREDITS = f"{QLocale().toString(56_000)} credits"
 
 pytestmark = pytest.mark.qt_log_ignore(
     "QBackingStore::flush", "PulseAudioService", "No RHI backend", extend=True
@@ -186,7 +189,7 @@ def test_send_again_asks_with_the_clip_account_and_cost_then_resubmits(
     qtbot: QtBot, fake_window: FakeWindowFactory, interactions: AnsweringInteractions
 ) -> None:
     window, runner = fake_window(ALL)
-    qtbot.waitUntil(lambda: "56,000 credits" in window.account_label.text())
+    qtbot.waitUntil(lambda: CREDITS in window.account_label.text())
     _select(window, KLING_FAILED.id)
     interactions.resend_answer = False
     window.resubmit_action.trigger()
@@ -289,7 +292,7 @@ def test_add_sound_confirmation_names_account_clips_paid_jobs_and_credits(
     again = _job(20, S.READY, name="again.mp4", confirmed_requests=1)
     other = _job(21, S.READY, name="other.mp4").replace(options=JobOptions(email="b@example.com"))
     window, runner = fake_window((READY, again, other))
-    qtbot.waitUntil(lambda: "56,000 credits" in window.account_label.text())
+    qtbot.waitUntil(lambda: CREDITS in window.account_label.text())
     window.add_sound_button.click()
     request = interactions.requests[-1]
     assert ("start", [READY.id, again.id, other.id]) in runner.calls
