@@ -492,8 +492,9 @@ class JobDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         super().initStyleOption(option, index)
-        if index.column() == Column.MESSAGE:
-            option.textElideMode = Qt.TextElideMode.ElideMiddle  # a path keeps its file name
+        job = index.data(JOB_ROLE)
+        if index.column() == Column.MESSAGE and isinstance(job, Job) and job.state is JobState.DONE:
+            option.textElideMode = Qt.TextElideMode.ElideMiddle  # the path keeps its file name
         # The style's own (faint, one-cell) focus frame gives way to the row ring below.
         option.state &= ~QStyle.StateFlag.State_HasFocus
 

@@ -13,8 +13,8 @@ import os
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QPalette, QShowEvent
+from PySide6.QtCore import QEvent, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -77,6 +77,7 @@ class SettingsDialog(QDialog):
 
     #: Emitted with the settings object after it was updated and written to disk.
     saved = Signal(object)
+    _read_only = ""  # (Qt sends events while the constructor still runs)
 
     def __init__(
         self, settings: Settings, parent: QWidget | None = None, *, read_only: str = ""
@@ -100,17 +101,7 @@ class SettingsDialog(QDialog):
 
     def _show_read_only(self, why: str) -> None:
         """Every field greyed (still readable), the reason on top, one Close button."""
-        # Greyed, but in the palette's placeholder grey: a style's disabled text is often too
-        # faint to read, and these are here to be read.
-        palette = self.palette()
-        readable = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
-        for role in (
-            QPalette.ColorRole.WindowText,
-            QPalette.ColorRole.Text,
-            QPalette.ColorRole.ButtonText,
-        ):
-            palette.setColor(QPalette.ColorGroup.Disabled, role, readable)
-        self.setPalette(palette)
+        self._readable_greys()
         keep = (self.read_only_note, self.buttons)
         for child in self.findChildren(QWidget):
             if child.parentWidget() is self and child not in keep:
@@ -314,6 +305,31 @@ class SettingsDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._fit_height()
+
+    def _readable_greys(self) -> None:
+        """Greyed, but in the palette's placeholder grey: a style's disabled text is often too
+        faint to read, and these fields are here to be read."""
+        # Only these roles are set: every other colour follows the application's palette.
+        palette = QPalette()
+        readable = QGuiApplication.palette().color(
+            QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText
+        )
+        roles = (
+            QPalette.ColorRole.WindowText,
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+        )
+        current = self.palette()
+        if all(current.color(QPalette.ColorGroup.Disabled, r) == readable for r in roles):
+            return  # already (and no new PaletteChange to answer)
+        for role in roles:
+            palette.setColor(QPalette.ColorGroup.Disabled, role, readable)
+        self.setPalette(palette)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if self._read_only and event.type() == QEvent.Type.PaletteChange:
+            self._readable_greys()  # light to dark (or back): greys of the new palette
 
     @Slot()
     def browse(self) -> None:
