@@ -53,7 +53,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QSplitter,
@@ -67,8 +66,13 @@ from PySide6.QtWidgets import (
 
 from kling_desktop import APP_NAME
 from kling_desktop.api.errors import ApiError, NetworkError, Timeout
-from kling_desktop.gui import dialogs
-from kling_desktop.gui.background import DesktopNotifications
+from kling_desktop.gui import background, dialogs
+from kling_desktop.gui.background import (
+    Background,
+    CloseChoice,
+    CloseQuestion,
+    DesktopNotifications,
+)
 from kling_desktop.gui.desktop import open_folder
 from kling_desktop.gui.drop_zone import VIDEO_PATTERNS, DropDecision, DropHandling, DropZone
 from kling_desktop.gui.focus import FocusRing
@@ -166,25 +170,9 @@ class Interactions:
             return False
         return None
 
-    def confirm_close(self, parent: QWidget, uploads: int) -> bool:
-        answer = QMessageBox.question(
-            parent,
-            parent.tr("Quit while uploading?"),
-            parent.tr(
-                "%n clip(s) still uploading. Those uploads start again from the beginning next "
-                "time; nothing has been charged for them yet.",
-                "",
-                uploads,
-            )
-            + " "
-            + parent.tr(
-                "Jobs already at Kling keep running and are picked up when you open Kling "
-                "Desktop again."
-            ),
-            QMessageBox.StandardButton.Close | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        return answer == QMessageBox.StandardButton.Close
+    def ask_close(self, parent: QWidget, question: CloseQuestion) -> CloseChoice:
+        """Quit / keep working in the background / cancel, while Kling still works on clips."""
+        return background.ask_close(parent, question)
 
     def choose_files(self, parent: QWidget, start: Path) -> list[Path]:
         patterns = " ".join(VIDEO_PATTERNS)
@@ -392,6 +380,12 @@ class MainWindow(QMainWindow):
             self.message_bar,
             enabled=lambda: self.settings.notifications,
             desktop=DesktopNotifications(parent=self) if DesktopNotifications.supported() else None,
+        )
+        self.background = Background(
+            self,
+            self.runner,
+            ask=lambda parent, question: self.interactions.ask_close(parent, question),
+            shared_tray=lambda: self.notifier.tray,
         )
         self._wire()
         self._restore_layout()
@@ -2095,12 +2089,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        uploads = sum(1 for j in self.model.jobs() if j.state is JobState.UPLOADING)
-        if (
-            uploads
-            and not self._closing_for_switch
-            and not self.interactions.confirm_close(self, uploads)
-        ):
+        # With clips at Kling: quit (they resume next time), keep working in the background
+        # (tray or minimised), or cancel.
+        if not self._closing_for_switch and not self.background.may_close():
             event.ignore()
             return
         self._closed = True

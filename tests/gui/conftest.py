@@ -17,6 +17,7 @@ from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import Account, Balance
 from kling_desktop.context import ClientSource
 from kling_desktop.gui import plurals
+from kling_desktop.gui.background import CloseChoice, CloseQuestion
 from kling_desktop.gui.launch import AppContext, build_context, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.gui.spend import SpendRequest
@@ -74,7 +75,7 @@ class AnsweringInteractions(Interactions):
         self.duplicates_answer = True
         self.stop_answer = True
         self.resolve_answer: bool | None = True
-        self.close_answer = True
+        self.close_choice = CloseChoice.QUIT
         self.files_to_choose: list[Path] = []
 
     def confirm_spend(self, parent: QWidget, request: SpendRequest) -> bool:
@@ -107,9 +108,9 @@ class AnsweringInteractions(Interactions):
         self.requests.append(request)
         return self.resolve_answer
 
-    def confirm_close(self, parent: QWidget, uploads: int) -> bool:
-        self.asked.append(("close", uploads))
-        return self.close_answer
+    def ask_close(self, parent: QWidget, question: CloseQuestion) -> CloseChoice:
+        self.asked.append(("close", question.at_kling))
+        return self.close_choice
 
     def choose_files(self, parent: QWidget, start: Path) -> list[Path]:
         self.asked.append(("choose", start))

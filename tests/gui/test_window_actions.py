@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
+from kling_desktop.gui.background import AT_KLING, CloseChoice
 from kling_desktop.gui.job_table import Column, JobFilter, status_text
 from kling_desktop.gui.launch import _parse
 from kling_desktop.gui.notify import Level
@@ -203,15 +204,20 @@ def test_one_summary_per_batch_failures_first(fake_window: FakeWindowFactory) ->
     assert text.index("Kling refused the clip.") < text.index("1 clip finished with sound")
 
 
-def test_closing_mid_upload_asks_and_can_be_cancelled(
-    fake_window: FakeWindowFactory, interactions: AnsweringInteractions
+def test_closing_with_clips_at_kling_asks_and_can_be_cancelled_or_sent_to_the_background(
+    fake_window: FakeWindowFactory, interactions: AnsweringInteractions, qtbot: QtBot
 ) -> None:
-    window, _ = fake_window(ONE_OF_EACH)
-    interactions.close_answer = False
+    window, runner = fake_window(ONE_OF_EACH)
+    at_kling = sum(1 for job in runner.jobs() if job.state in AT_KLING)
+    assert at_kling >= 1
+    interactions.close_choice = CloseChoice.CANCEL
     assert not window.close()
-    assert interactions.asked == [("close", 1)]
+    assert interactions.asked == [("close", at_kling)]
     assert window.isVisible()
-    interactions.close_answer = True
+    interactions.close_choice = CloseChoice.BACKGROUND
+    assert not window.close()  # it works on without its window (no tray here: minimised)
+    qtbot.waitUntil(lambda: window.background.in_background)
+    interactions.close_choice = CloseChoice.QUIT
     assert window.close()
 
 

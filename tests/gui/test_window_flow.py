@@ -170,8 +170,8 @@ def test_a_restarted_window_resumes_a_job_left_processing(
     )
     with qtbot.waitSignal(window.closed):
         window.close()
-    # Closing with a job at Kling asks nothing (no upload is cut) and keeps the job.
-    assert not [a for a in interactions.asked if a[0] == "close"]
+    # Closing with a job at Kling asks (quit / background / cancel); quitting keeps the job.
+    assert [a for a in interactions.asked if a[0] == "close"] == [("close", 1)]
     store = JobStore(app_paths().database)
     try:
         assert [j.state for j in store.all()] == [JobState.PROCESSING]
