@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from kling_desktop.cli.parser import WINDOW, parse
 
-    args, _qt_args = parse(argv)
+    args, qt_args = parse(argv)
     if args.command != WINDOW:
         from kling_desktop.cli import run
 
@@ -32,6 +32,4 @@ def main(argv: list[str] | None = None) -> int:
         return run_self_test(timeout=args.timeout, report=args.report, skip_job=args.skip_job)
     from kling_desktop.gui.launch import run_gui
 
-    # run_gui parses argv again for --demo, the FILEs and Qt's options, until it takes them
-    # from here (gui/ is being split: issue 14).
-    return run_gui(argv)
+    return run_gui(args.files, demo=args.demo, qt_args=qt_args)

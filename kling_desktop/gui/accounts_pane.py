@@ -185,7 +185,6 @@ class AccountsPane(QWidget):
     token_changed = Signal(str)
     default_account_changed = Signal(str)
     #: Emitted after each background operation ends (tests and the window may wait on it).
-    busy_changed = Signal(bool)
 
     COL_DEFAULT, COL_EMAIL, COL_MAX_JOBS, COL_EXPIRY, COL_CREDITS = range(5)
 
@@ -371,7 +370,6 @@ class AccountsPane(QWidget):
     def _set_busy(self, delta: int) -> None:
         self._busy = max(0, self._busy + delta)
         self._update_buttons()
-        self.busy_changed.emit(self.busy)
 
     def _update_buttons(self) -> None:
         typed = bool(self.token_edit.text().strip())

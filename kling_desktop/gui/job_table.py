@@ -41,6 +41,7 @@ from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.pipeline import NoClient
 from kling_desktop.runner.engine import JobRunner, Progress
 from kling_desktop.runner.worker import run_in_thread
+from kling_desktop.text import format_clock
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -105,13 +106,6 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
     return format_clock(seconds)
-
-
-def format_clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 #: A queued clip held until the token works: one label, whichever sentence said why (the

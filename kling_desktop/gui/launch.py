@@ -8,10 +8,10 @@ while the app runs ("Try the demo" / "Leave the demo").
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -230,18 +230,6 @@ class Launcher(QObject):
         return True
 
 
-def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(
-        prog="kling-desktop", description="Add Kling's AI sound to short video clips."
-    )
-    parser.add_argument(
-        "--demo", action="store_true", help="use the built-in simulator: no token, no credits"
-    )
-    parser.add_argument("files", nargs="*", type=Path, help="clips or folders to add")
-    # Qt's own options (-platform, -style, …) pass through to QApplication.
-    return parser.parse_known_args(argv)
-
-
 def app_icon() -> QIcon:
     """The app's own icon (every rendered size, for high-DPI), else a standard one."""
     try:
@@ -349,12 +337,12 @@ def second_start(lock: instance.InstanceLock, files: list[Path], qt_args: list[s
         # A window took the job list meanwhile: hand the files to it.
 
 
-def run_gui(argv: list[str]) -> int:
-    """The window's entry point; returns the process exit code."""
-    args, qt_args = _parse(argv)
+def run_gui(files_given: Sequence[Path], *, demo: bool, qt_args: list[str]) -> int:
+    """The window's entry point (the command line is parsed by :mod:`kling_desktop.cli.parser`);
+    returns the process exit code."""
     paths = app_paths().ensure()
     setup_logging(paths.log_file)
-    files = [p.expanduser().absolute() for p in args.files]
+    files = [Path(p).expanduser().absolute() for p in files_given]
     # One process per data folder, held until this process ends (DESIGN §4.8); the demo's
     # folder lives inside it, so it is covered too.
     lock = instance.InstanceLock(paths.data_dir, instance.WINDOW)
@@ -362,13 +350,13 @@ def run_gui(argv: list[str]) -> int:
         code = second_start(lock, files, qt_args)
         if code is not None:
             return code
-    log.info("Kling Desktop %s starting%s", __version__, " (demo)" if args.demo else "")
+    log.info("Kling Desktop %s starting%s", __version__, " (demo)" if demo else "")
     app = make_application(qt_args)
     launcher = Launcher(cast("Vault", _VaultOnFirstUse()))
     # Listen once the window is up: a second start meanwhile retries its hand-off a while.
     QTimer.singleShot(0, lambda: launcher.listen_for_hand_offs(paths.data_dir))
     try:
-        launcher.open(demo=args.demo, files=files)
+        launcher.open(demo=demo, files=files)
     except Exception as exc:
         log.exception("The window could not start")
         QMessageBox.critical(

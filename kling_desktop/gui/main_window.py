@@ -8,6 +8,7 @@ through :class:`Interactions`, which tests replace.
 from __future__ import annotations
 
 import functools
+import html
 import itertools
 import logging
 import sys
@@ -2031,11 +2032,13 @@ class MainWindow(QMainWindow):
         job = jobs[0]
         progress = self.runner.progress(job.id)
         status = status_text(job, progress)
-        lines = [f"<b>{_escape(job.name)}</b> — {_escape(status)}"]
+        lines = [
+            f"<b>{html.escape(job.name, quote=False)}</b> — {html.escape(status, quote=False)}"
+        ]
         if token_wait(job, progress):  # why it waits: a refused token, or none at all
-            lines.append(_escape(token_wait(job, progress)))
+            lines.append(html.escape(token_wait(job, progress), quote=False))
         if message_text(job):  # for a finished clip: where its result is
-            lines.append(_escape(message_text(job)))
+            lines.append(html.escape(message_text(job), quote=False))
         if job.state is JobState.READY:
             lines.append(self.tr("Ready. Nothing is sent until you press Add sound."))
         self.details.setText("<br>".join(lines))
@@ -2149,7 +2152,3 @@ def _says_no_token(text: str) -> bool:
         for words in ("no useapi.net api token", "no working api token", "token first",
                       "did not accept the api token", "no token")
     )  # fmt: skip
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

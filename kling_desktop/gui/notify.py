@@ -254,10 +254,6 @@ class Notifier:
         self.last: tuple[str, str, Level] | None = None
 
     @property
-    def uses_tray(self) -> bool:
-        return self._tray is not None
-
-    @property
     def tray(self) -> QSystemTrayIcon | None:
         """The tray icon, where the desktop has a tray (working in the background uses it)."""
         return self._tray

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop.gui.help import Shortcut
+from kling_desktop.text import format_clock
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +88,6 @@ def keyboard_keys() -> list[Shortcut]:
         Shortcut(group, tr("With sound (result) or Original"), keys("Left", "Right")),
         Shortcut(group, tr("Next or previous control"), keys("Tab", "Shift+Tab")),
     ]
-
-
-def format_time(ms: int) -> str:
-    """``3000`` → ``"0:03"``; an hour or more → ``"1:02:03"``."""
-    seconds = max(0, int(ms)) // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class Player(QObject):
@@ -851,7 +844,9 @@ class PreviewPane(QWidget):
         if not self.player.loaded:
             self.time_label.setText(NO_TIME)
             return
-        self.time_label.setText(f"{format_time(position)} / {format_time(duration)}")
+        self.time_label.setText(
+            f"{format_clock(position / 1000)} / {format_clock(duration / 1000)}"
+        )
 
     @Slot(str)
     def _on_error(self, sentence: str) -> None:

@@ -135,12 +135,6 @@ class FakeRunner(QObject):
     def is_idle(self) -> bool:
         return not any(j.state.is_active for j in self._jobs.values())
 
-    def counts(self) -> dict[JobState, int]:
-        counts: dict[JobState, int] = {}
-        for job in self._jobs.values():
-            counts[job.state] = counts.get(job.state, 0) + 1
-        return counts
-
     # -- what tests drive ---------------------------------------------------------------
 
     def set_state(self, job_id: int, state: JobState, **fields: Any) -> Job:

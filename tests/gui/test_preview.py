@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
-from kling_desktop.gui.preview import NO_TIME, Player, PreviewPane, format_time
+from kling_desktop.gui.preview import NO_TIME, Player, PreviewPane
 from tests.fixtures.media import ClipFactory
 
 Status = QMediaPlayer.MediaStatus
@@ -29,15 +29,6 @@ def pane(qtbot: QtBot) -> PreviewPane:
 
 def _wait_loaded(qtbot: QtBot, player: Player) -> None:
     qtbot.waitUntil(lambda: player.loaded, timeout=5000)
-
-
-def test_format_time() -> None:
-    assert format_time(0) == "0:00"
-    assert format_time(3_400) == "0:03"
-    assert format_time(8_000) == "0:08"
-    assert format_time(61_000) == "1:01"
-    assert format_time(3_723_000) == "1:02:03"
-    assert format_time(-5) == "0:00"
 
 
 def test_player_signals_for_a_clip_with_sound(qtbot: QtBot, clip_factory: ClipFactory) -> None:

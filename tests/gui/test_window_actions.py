@@ -11,9 +11,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
+from kling_desktop.cli.parser import WINDOW, parse
 from kling_desktop.gui.background import AT_KLING, CloseChoice
 from kling_desktop.gui.job_table import Column, JobFilter, status_text
-from kling_desktop.gui.launch import _parse
 from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.runner.engine import BatchSummary, Progress
@@ -244,10 +244,11 @@ def test_the_window_remembers_its_geometry_and_columns(fake_window: FakeWindowFa
 
 
 def test_command_line_takes_demo_and_files() -> None:
-    args, _ = _parse(["--demo", "a.mp4", "folder"])
-    assert args.demo is True
+    args, qt_args = parse(["--demo", "a.mp4", "folder", "-platform", "offscreen"])
+    assert args.command == WINDOW and args.demo is True
     assert [str(p) for p in args.files] == ["a.mp4", "folder"]
-    assert _parse([])[0].demo is False
+    assert qt_args == ["-platform", "offscreen"]  # Qt's own options pass through
+    assert parse([])[0].demo is False
 
 
 def test_help_opens_the_log_folder(

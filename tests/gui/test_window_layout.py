@@ -172,7 +172,8 @@ def test_the_demo_settings_are_shown_greyed_with_the_reason(
 ) -> None:
     window, _ = fake_window()
     window.context.demo = object()  # type: ignore[assignment]
-    window.settings.output_folder = "/home/me/Videos/Kling Desktop demo"
+    demo_results = str(Path.home() / "Videos" / "Kling Desktop demo")
+    window.settings.output_folder = demo_results
     window.open_settings()
     dialog = window.settings_dialog
     assert isinstance(dialog, SettingsDialog) and dialog.read_only
@@ -181,7 +182,7 @@ def test_the_demo_settings_are_shown_greyed_with_the_reason(
     assert "Leave the demo" in dialog.read_only_note.text()
     assert not dialog.auto_start.isEnabled() and not dialog.api_url.isEnabled()
     assert not dialog.folder_edit.isEnabled()
-    assert dialog.folder_edit.text() == "/home/me/Videos/Kling Desktop demo"  # readable
+    assert dialog.folder_edit.text() == demo_results  # readable
     assert dialog.buttons.standardButtons() == QDialogButtonBox.StandardButton.Close
     dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
     assert not dialog.isVisible()
