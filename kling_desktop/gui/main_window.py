@@ -837,6 +837,9 @@ class MainWindow(QMainWindow):
             fits(
                 "Adding sound · 12:34",
                 "Upload interrupted · next try in 59 s",
+                "Download interrupted · next try in 59 s",
+                "Waiting for a free slot · next try in 59 s",
+                "Looking for the task at Kling · next try in 4:59",
                 "Waiting for a working API token",
             ),
         )

@@ -186,7 +186,7 @@ def after_submit_error(
             {**give_back, "state": S.WAITING_SLOT, "slot_wait_since": since, "error_code": ""},
             Action.SUBMIT,
             delay,
-            note="Waiting for a free Kling slot",
+            note="Waiting for a free slot",
         )
     if outcome is SubmitOutcome.NOT_AUTHORISED:
         return Decision({**give_back, "state": S.QUEUED}, Action.WAIT_TOKEN, note=_sentence(exc))

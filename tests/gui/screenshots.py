@@ -220,7 +220,7 @@ def job_states(out: Path, clips: dict[str, Path], results: dict[str, Path]) -> N
     try:
         runner.set_progress(2, Progress(None, "Upload interrupted", None, now + 60))
         runner.set_progress(3, Progress(0.63, ""))
-        runner.set_progress(4, Progress(None, "Waiting for a free Kling slot", now - 20, now + 45))
+        runner.set_progress(4, Progress(None, "Waiting for a free slot", now - 20, now + 45))
         window.select_job(2)
 
         # The list has the keyboard's focus (as after Tab): its rings show.

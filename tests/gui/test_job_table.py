@@ -51,9 +51,9 @@ def test_a_wait_before_the_next_try_counts_down(qtbot: QtBot) -> None:
     model = JobTableModel(runner)  # type: ignore[arg-type]
     job = runner.job(1)
     assert job is not None
-    wait = Progress(None, "Waiting for a free Kling slot", until=1000.0)
-    assert status_text(job, wait, now=991.0) == "Waiting for a free Kling slot · next try in 9 s"
-    assert status_text(job, wait, now=995.2) == "Waiting for a free Kling slot · next try in 5 s"
+    wait = Progress(None, "Waiting for a free slot", until=1000.0)
+    assert status_text(job, wait, now=991.0) == "Waiting for a free slot · next try in 9 s"
+    assert status_text(job, wait, now=995.2) == "Waiting for a free slot · next try in 5 s"
     runner.set_state(1, JobState.QUEUED)
     runner.set_progress(1, Progress(None, "Upload interrupted", until=10**10))
     assert model._clock.isActive()  # the row is redrawn every second while it waits
