@@ -21,17 +21,14 @@ from typing import Any
 from PySide6.QtCore import (
     Q_ARG,
     QCoreApplication,
-    QEvent,
     QMetaObject,
     QObject,
-    QPoint,
-    QRect,
     Qt,
     QUrl,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -44,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kling_desktop.gui.focus import FocusRing
 from kling_desktop.gui.help import Shortcut
 from kling_desktop.text import format_clock
 
@@ -458,106 +456,6 @@ class Player(QObject):
         log.warning("Preview: %s", sentence)
         self._error = sentence
         self.error.emit(sentence)
-
-
-#: Focus moves that show the focus ring: the keyboard's (a click shows none, as on the web).
-_KEYBOARD_REASONS = frozenset(
-    {
-        Qt.FocusReason.TabFocusReason,
-        Qt.FocusReason.BacktabFocusReason,
-        Qt.FocusReason.ShortcutFocusReason,
-        Qt.FocusReason.OtherFocusReason,
-    }
-)
-
-
-#: What a focused widget does that the ring follows.
-_RING_FOLLOWS = frozenset(
-    {
-        QEvent.Type.Move,
-        QEvent.Type.Resize,
-        QEvent.Type.Show,
-        QEvent.Type.Hide,
-        QEvent.Type.EnabledChange,
-    }
-)
-
-
-class FocusRing(QWidget):
-    """A clear ring in the palette's highlight colour around whichever watched widget has
-    keyboard focus.
-
-    Styles draw focus faintly (Fusion's is a 1 px tint); this is drawn on top of the watched
-    widgets' container, outside their edges, so it is seen on any style and palette.
-
-    Args:
-        container: the widget the ring is drawn in; the watched widgets are inside it.
-    """
-
-    MARGIN = 3
-    WIDTH = 2
-
-    def __init__(self, container: QWidget) -> None:
-        super().__init__(container)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self._target: QWidget | None = None
-        self._keyboard = False
-        self.hide()
-
-    @property
-    def target(self) -> QWidget | None:
-        """The widget the ring is around, or None while it is hidden."""
-        return self._target if self.isVisible() else None
-
-    def watch(self, *widgets: QWidget) -> None:
-        for widget in widgets:
-            widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind == QEvent.Type.FocusIn and isinstance(watched, QWidget):
-            reason = event.reason()  # type: ignore[attr-defined]
-            if reason == Qt.FocusReason.MouseFocusReason:
-                self._keyboard = False
-            elif reason in _KEYBOARD_REASONS:
-                self._keyboard = True
-            self._target = watched
-            self._place()
-        elif kind == QEvent.Type.FocusOut and watched is self._target:
-            self.hide()
-        elif watched is self._target and kind in _RING_FOLLOWS:
-            self._place()
-        return False
-
-    def _place(self) -> None:
-        target = self._target
-        container = self.parentWidget()
-        if (
-            target is None
-            or container is None
-            or not self._keyboard
-            or not target.hasFocus()
-            or not target.isVisible()
-        ):
-            self.hide()
-            return
-        top_left = target.mapTo(container, QPoint(0, 0))
-        m = self.MARGIN
-        self.setGeometry(QRect(top_left, target.size()).adjusted(-m, -m, m, m))
-        self.raise_()
-        self.show()
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), self.WIDTH)
-        painter.setPen(pen)
-        half = self.WIDTH / 2
-        rect = self.rect().toRectF().adjusted(half, half, -half, -half)
-        painter.drawRoundedRect(rect, 3, 3)
-        painter.end()
 
 
 class PreviewPane(QWidget):
