@@ -7,7 +7,7 @@ import threading
 from PySide6.QtCore import QObject, QThreadPool
 from pytestqt.qtbot import QtBot
 
-from kling_desktop.runner.worker import calls_waiting, run_in_thread
+from kling_desktop.runner.worker import is_waiting, run_in_thread
 
 
 class Owner(QObject):
@@ -45,12 +45,12 @@ def test_a_result_for_a_destroyed_owner_is_dropped(qtbot: QtBot) -> None:
     gate = threading.Event()
     pool = QThreadPool()
     owner = Owner()
-    run_in_thread(lambda: gate.wait(5) and "late", owner.take, pool=pool)  # owner inferred
+    call = run_in_thread(lambda: gate.wait(5) and "late", owner.take, pool=pool)  # owner inferred
     owner.deleteLater()
     qtbot.waitUntil(lambda: not _alive(owner))
     gate.set()
     pool.waitForDone(5000)
-    qtbot.waitUntil(lambda: calls_waiting() == 0)  # delivered to nobody, and forgotten
+    qtbot.waitUntil(lambda: not is_waiting(call))  # delivered to nobody, and forgotten
     assert owner.got == []
 
 

@@ -46,6 +46,8 @@ class _Hub(QObject):
 
     def submit(self, fn: Callable[[], Any], receiver: _Receiver, pool: QThreadPool) -> int:
         call_id = next(self._ids)
+        if call_id % 64 == 0:
+            self._forget_orphans()
         self._waiting[call_id] = receiver
         outcome = self.outcome
 
@@ -60,9 +62,15 @@ class _Hub(QObject):
         pool.start(work)
         return call_id
 
-    @property
-    def waiting(self) -> int:
-        return len(self._waiting)
+    def waiting(self, call_id: int) -> bool:
+        return call_id in self._waiting
+
+    def _forget_orphans(self) -> None:
+        """Work whose owner is gone and that will never report (a pool cleared at shutdown)
+        is not kept waiting forever."""
+        for call_id, receiver in list(self._waiting.items()):
+            if receiver.owner is not None and not shiboken6.isValid(receiver.owner):
+                del self._waiting[call_id]
 
     @Slot(int, bool, object)
     def _deliver(self, call_id: int, ok: bool, value: object) -> None:
@@ -108,6 +116,6 @@ def run_in_thread(
     return _hub().submit(fn, receiver, pool or QThreadPool.globalInstance())
 
 
-def calls_waiting() -> int:
-    """Calls asked from this thread whose outcome has not been delivered yet (for tests)."""
-    return _hub().waiting
+def is_waiting(call_id: int) -> bool:
+    """Whether a call asked from this thread still waits for its outcome to be delivered."""
+    return _hub().waiting(call_id)
