@@ -132,6 +132,7 @@ class JobRunner(QObject):
         self._net_pool = _pool(4)
         self._db_pool = _pool(1)
         self._store_wait = threading.Event()  # set at shutdown: stop waiting for a lock
+        self._calls_out = 0  # work handed to a pool whose outcome has not been handled yet
         self._removed_rows: dict[int, Job] = {}  # the store thread's: rows Undo puts back
         self._relay = Relay(self)
         self._relay.changed.connect(self._on_changed)
@@ -531,7 +532,27 @@ class JobRunner(QObject):
             return
         if pool is self._db_pool:
             fn = self._until_written(fn)
-        run_in_thread(fn, done, failed, owner=self, pool=pool)
+        self._calls_out += 1
+
+        def delivered(result: Any) -> None:
+            try:
+                if done is not None:
+                    done(result)
+            finally:
+                self._calls_out -= 1  # after: work the outcome started is counted first
+
+        def refused(exc: BaseException) -> None:
+            try:
+                failed(exc)
+            finally:
+                self._calls_out -= 1
+
+        run_in_thread(fn, delivered, refused, owner=self, pool=pool)
+
+    def settled(self) -> bool:
+        """No work started by the runner is still running or waiting to report (timers set
+        for later do not count)."""
+        return self._calls_out == 0
 
     def _until_written(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         backoff = policy.Backoff(base_s=0.5, cap_s=10.0)

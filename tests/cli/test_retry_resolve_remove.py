@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from kling_desktop.simulator import Simulator
 from tests.cli.conftest import RunCli, cli_command, cli_env, jobs_json
 from tests.cli.test_kill import stored_state, wait_for
 from tests.fixtures.media import ClipFactory
+from tests.fixtures.sim import wait_until
 
 pytestmark = pytest.mark.subprocess
 
@@ -199,7 +199,8 @@ def test_resolve_found_tracks_the_task_for_free(
 ) -> None:
     job = make_uncertain(run_cli, simulator, clip)
     [task] = simulator.tasks()  # what the user finds in their Kling account
-    time.sleep(3.0)  # the task shows up at Kling
+    # The task shows up at Kling (the simulator shows it late, as the service may).
+    assert wait_until(lambda: bool(simulator.tasks()[0]["visible"]), 10.0)
     result = run_cli(
         "resolve", str(job["id"]), "--found", str(task["id"]), "--wait", "--json", *FAST
     )

@@ -62,6 +62,12 @@ class Engine:
         assert job is not None
         return job
 
+    def settle(self, timeout: int = 10_000) -> None:
+        """Wait until every piece of work the runner has started has finished and reported
+        (no fixed pause): what a test then sees is all that those actions did. Timers the
+        runner set for later are not waited for."""
+        self.qtbot.waitUntil(self.runner.settled, timeout=timeout)
+
     def wait_state(self, job_id: int, *states: JobState, timeout: int = 20_000) -> Job:
         self.qtbot.waitUntil(lambda: self.job(job_id).state in states, timeout=timeout)
         return self.job(job_id)

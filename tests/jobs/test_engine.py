@@ -122,8 +122,9 @@ def test_task_gone_while_polling_fails_with_a_sentence_and_retry_never_pays(
     assert engine.runner.retry_kind(job_id) is policy.RetryKind.RESUBMIT
     engine.runner.retry(job_id)
     engine.runner.retry_all_failed()
-    engine.qtbot.wait(300)
+    engine.settle()
     assert engine.job(job_id).state is S.FAILED
+    assert not engine.runner._timers.pending(job_id)
     assert engine.simulator.submit_count == 1
 
 

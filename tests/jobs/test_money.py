@@ -77,8 +77,9 @@ def test_another_clients_task_is_never_adopted(engine: Engine, clip_factory: Cli
     # Retry alone never sends it again.
     engine.runner.retry(job_id)
     engine.runner.retry_all_failed()
-    engine.qtbot.wait(500)
+    engine.settle()
     assert engine.simulator.submit_count == 0
+    assert engine.job(job_id).state is S.UNCERTAIN
     # The user confirms a new paid job.
     engine.runner.resubmit(job_id)
     engine.wait_state(job_id, S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.DONE)
@@ -108,8 +109,9 @@ def test_kling_failed_task_is_sent_again_only_when_confirmed(engine: Engine, cli
     job = engine.wait_state(job_id, S.FAILED, S.DONE)
     assert job.error_code == "kling_failed" and "new paid" in job.error_message
     engine.runner.retry(job_id)
-    engine.qtbot.wait(300)
+    engine.settle()
     assert engine.job(job_id).state is S.FAILED and engine.simulator.submit_count == 1
+    assert not engine.runner._timers.pending(job_id)  # and nothing is due later either
     engine.simulator.scenario.final_failure = False
     engine.runner.resubmit(job_id)
     engine.wait_state(job_id, S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.DONE)
@@ -205,7 +207,7 @@ def test_cancel_takes_back_a_clip_that_has_not_left(engine: Engine, clip: Path) 
     engine.wait_state(job_id, S.UPLOADING)
     engine.runner.cancel(job_id)
     job = engine.wait_state(job_id, S.READY)
-    engine.qtbot.wait(300)
+    engine.settle()  # the cancelled upload has ended and reported
     assert engine.job(job_id).state is S.READY
     assert engine.simulator.submit_count == 0
     assert job.paid_submits == 0

@@ -33,11 +33,10 @@ def test_remove_then_undo_while_the_submit_answer_is_not_yet_handled(
     assert engine.job(job_id).state in (S.QUEUED, S.UPLOADING)  # the owner's stale view
     # The user removes the row (nothing asked: it shows as a local upload), then Edit → Undo.
     removed = engine.runner.remove(job_id)
-    engine.qtbot.wait(500)
+    engine.settle()
     stored_after_remove = engine.store.get(job_id)
     engine.runner.restore(removed)
-    engine.qtbot.wait(300)
-    wait_until(lambda: engine.simulator.submit_count > 1, 15)
+    engine.settle()
     engine.qtbot.waitUntil(
         lambda: (j := engine.runner.job(job_id)) is not None and j.state.is_final, timeout=30_000
     )
