@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "retry": "pick failed jobs up where they stopped, at no new cost",
     "remove": "forget jobs (their files are kept)",
     "resolve": "settle an uncertain job: track the task you found, or resend",
+    "remix": "mix a finished job's sound again (levels, loudness, export), at no cost",
     "accounts": "list the Kling accounts behind the token",
     "simulator": "run the local useapi.net simulator",
 }
@@ -132,6 +133,7 @@ def _add_commands(sub: _Commands) -> None:
 
     check = command("check")
     check.add_argument("--json", action="store_true", help="print a JSON list")
+    _add_preparation(check)
     check.add_argument("files", nargs="*", metavar="FILE", help="clips or folders")
 
     add = command("add-sound")
@@ -143,6 +145,15 @@ def _add_commands(sub: _Commands) -> None:
     add.add_argument("--poll-interval", type=float, metavar="S", help="seconds between checks")
     add.add_argument("--wait", action="store_true", help="wait until every job has ended")
     add.add_argument("--json", action="store_true", help="print the jobs as JSON")
+    _add_preparation(add)
+    add.add_argument(
+        "--takes",
+        type=_takes,
+        default=None,
+        metavar="N",
+        help="takes per clip, 1-4 (each take is a paid Kling job per part)",
+    )
+    _add_sound_options(add)
     add.add_argument("files", nargs="*", metavar="FILE")
 
     jobs = command("jobs")
@@ -201,6 +212,17 @@ def _add_commands(sub: _Commands) -> None:
     resolve.add_argument("--wait", action="store_true", help="wait until the job has ended")
     resolve.add_argument("--json", action="store_true", help="print the job as JSON")
 
+    remix = command(
+        "remix",
+        description=(
+            "Make a finished job's result again from the sound Kling already made: other "
+            "levels, loudness or audio export. Nothing is sent to Kling; nothing is paid."
+        ),
+    )
+    _add_sound_options(remix)
+    remix.add_argument("--json", action="store_true", help="print the job as JSON")
+    remix.add_argument("job_id", type=int, metavar="JOB_ID")
+
     accounts = command("accounts")
     accounts.add_argument("--json", action="store_true")
 
@@ -209,3 +231,76 @@ def _add_commands(sub: _Commands) -> None:
     from kling_desktop.simulator.cli import DESCRIPTION, add_arguments
 
     add_arguments(command("simulator", description=DESCRIPTION))
+
+
+def _add_preparation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="only clips Kling takes as they are (no converting, splitting or extending)",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=_positive,
+        metavar="S",
+        help="longest clip to split into parts, in seconds (default: Settings, 300)",
+    )
+
+
+def _add_sound_options(parser: argparse.ArgumentParser) -> None:
+    sound = parser.add_argument_group("the sound of the result (mixed on this computer)")
+    sound.add_argument(
+        "--sound-volume", type=_volume, metavar="V", help="level of Kling's sound, 0-2 (1)"
+    )
+    sound.add_argument(
+        "--original-volume",
+        type=_volume,
+        metavar="V",
+        help="level of the clip's own sound, 0-2 (0: replaced by Kling's)",
+    )
+    sound.add_argument(
+        "--duck",
+        action="store_true",
+        default=None,
+        help="lower the clip's own sound while Kling's sound is loud",
+    )
+    sound.add_argument(
+        "--loudness",
+        type=_lufs,
+        metavar="LUFS",
+        help="normalise the result to this loudness (e.g. -14 for streaming, -23 broadcast)",
+    )
+    sound.add_argument(
+        "--export-audio",
+        choices=("wav", "mp3"),
+        help="also save the sound alone beside the result (<name>.sound.wav)",
+    )
+
+
+def _number(text: str, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{what} goes from {low:g} to {high:g}, not {text}")
+    return value
+
+
+def _volume(text: str) -> float:
+    return _number(text, 0.0, 2.0, "a volume")
+
+
+def _lufs(text: str) -> float:
+    return _number(text, -70.0, -5.0, "a loudness in LUFS")
+
+
+def _positive(text: str) -> float:
+    return _number(text, 1.0, 24 * 3600.0, "a length in seconds")
+
+
+def _takes(text: str) -> int:
+    value = _number(text, 1, 4, "the number of takes")
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"the number of takes is a whole number, not {text}")
+    return int(value)
