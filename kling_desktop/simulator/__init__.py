@@ -14,12 +14,26 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kling_desktop.simulator.cli import serve_forever_cli
-    from kling_desktop.simulator.server import DEMO_TOKEN, RequestRecord, Scenario, Simulator
+    from kling_desktop.simulator.server import (
+        DEMO_TOKEN,
+        GENERATED_TONES_HZ,
+        RequestRecord,
+        Scenario,
+        Simulator,
+    )
 
-__all__ = ["DEMO_TOKEN", "RequestRecord", "Scenario", "Simulator", "serve_forever_cli"]
+__all__ = [
+    "DEMO_TOKEN",
+    "GENERATED_TONES_HZ",
+    "RequestRecord",
+    "Scenario",
+    "Simulator",
+    "serve_forever_cli",
+]
 
 _HOME = {
     "DEMO_TOKEN": "server",
+    "GENERATED_TONES_HZ": "server",
     "RequestRecord": "server",
     "Scenario": "server",
     "Simulator": "server",

@@ -123,9 +123,11 @@ class Request:
             raise BadRequest("Request body must be a JSON object")
         return data
 
-    def receive_file(self, dest: Path, limit: int, ctype: str) -> int:
-        """Store the raw body in ``dest`` (streamed); oversize bodies are refused unread."""
-        return self._handler.receive_file(dest, limit, ctype)
+    def receive_file(self, dest: Path, limit: int, too_big: str) -> int:
+        """Store the raw body in ``dest`` (streamed); a body over ``limit`` bytes is answered
+        400 ``{"error": too_big}`` as soon as that is known (before reading when its
+        Content-Length says so), the rest read and forgotten, and the connection closed."""
+        return self._handler.receive_file(dest, limit, too_big)
 
 
 App = Callable[[Request], Answer]
@@ -384,30 +386,43 @@ class _Handler(BaseHTTPRequestHandler):
                 raise BadRequest("Request body is too large")
         return bytes(data)
 
-    def receive_file(self, dest: Path, limit: int, ctype: str) -> int:
+    def receive_file(self, dest: Path, limit: int, too_big: str) -> int:
         length = self.headers.get("Content-Length")
         chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
-        too_big = f"File is too large. Maximum size for {ctype} is {limit // _MB}MB"
         if not chunked and length is None:
             self.close_connection = True
             raise BadRequest("Content-Length is required")
         if not chunked and int(length or 0) > limit:
-            # Answer before reading, then discard the body so the client sees the answer.
-            self._answer(Reply(400, {"error": too_big}))
-            self.connection.settimeout(10)
-            for _ in self._chunks(int(length or 0)):
-                pass
-            raise Drop()
+            self._refuse_body(too_big)  # before one byte is read
         size = 0
         try:
             with dest.open("wb") as out:
                 for piece in self._chunks(limit):
                     size += len(piece)
                     if size > limit:
-                        self.close_connection = True  # the rest of the body stays unread
-                        raise BadRequest(too_big)
+                        break
                     out.write(piece)
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
+        if size > limit:
+            dest.unlink(missing_ok=True)
+            self._refuse_body(too_big, chunked_rest=chunked)
         return size
+
+    def _refuse_body(self, error: str, *, chunked_rest: bool = False) -> None:
+        """Answer 400 ``{"error": error}`` now, then read and forget the rest of the body (so
+        the client, still sending, sees the answer rather than a reset) and hang up. Nothing
+        of the body is kept: it streams past in pieces."""
+        self._answer(Reply(400, {"error": error}))
+        self.close_connection = True
+        self.connection.settimeout(10)
+        with contextlib.suppress(OSError):  # the client hung up, or went quiet for 10 s
+            if chunked_rest:
+                # _chunks stopped past the limit inside a chunk: drop what remains, raw.
+                while self.rfile.read1(CHUNK):
+                    pass
+            else:
+                for _ in self._chunks(int(self.headers.get("Content-Length") or 0)):
+                    pass
+        raise Drop()

@@ -23,21 +23,23 @@ from urllib.parse import unquote, urlsplit
 from kling_desktop.simulator import shapes
 from kling_desktop.simulator.http import Answer, ChunkedJson, Drop, FileReply, Reply, Request
 from kling_desktop.simulator.state import (
-    MAX_SECONDS,
-    MIN_SECONDS,
+    LENGTH_RULE,
     NO_ACCOUNT,
     NO_CONFIG,
     Refused,
     State,
     Upload,
+    length_ms,
+    length_ok,
     refused,
 )
 
 API_PREFIX = "/v1/kling"
 ELSEWHERE = "/gateway/maintenance"  # where redirect faults point (not an API path)
 
-# POST /assets: Content-Type -> (max bytes, extension, kind); contract §1 table.
-_MB = 1024 * 1024
+# POST /assets: Content-Type -> (max bytes, extension, kind); contract §1 table. [I] Its "100MB"
+# is read as 100,000,000 bytes (the smaller reading; the contract does not say which).
+_MB = 1_000_000
 ASSET_TYPES: dict[str, tuple[int, str, str]] = {
     "image/png": (10 * _MB, "png", "image"),
     "image/jpeg": (10 * _MB, "jpg", "image"),
@@ -124,7 +126,9 @@ def upload(state: State, request: Request) -> Answer:
     limit, ext, kind = ASSET_TYPES[ctype]
     name = f"{secrets.token_hex(8)}.{ext}"
     dest = state.data_dir / "uploads" / name
-    size = request.receive_file(dest, limit, ctype)
+    # [I] the service's text for an oversized file is undocumented; the shape is its 400's.
+    too_big = f"File is too large. Maximum size for {ctype} is {limit // _MB}MB"
+    size = request.receive_file(dest, limit, too_big)
     if size == 0:
         dest.unlink(missing_ok=True)
         raise refused(400, "Request body is empty")
@@ -183,9 +187,11 @@ def add_sound(state: State, request: Request) -> Answer:
     video = form.get("video")
     if not isinstance(video, str) or not video:
         raise refused(400, "Parameter video is required")
-    keep = _as_bool(form.get("cropVideoOriginalSound", False))
-    if keep is None:
-        raise refused(400, "Parameter cropVideoOriginalSound must be true or false")
+    crop_flag: bool | None = None  # not sent: false, the documented default
+    if form.get("cropVideoOriginalSound") is not None:
+        crop_flag = _as_bool(form.get("cropVideoOriginalSound"))
+        if crop_flag is None:
+            raise refused(400, "Parameter cropVideoOriginalSound must be true or false")
     max_jobs = None
     if form.get("maxJobs") is not None:
         max_jobs = _as_int(form.get("maxJobs"))
@@ -202,12 +208,13 @@ def add_sound(state: State, request: Request) -> Answer:
     account = state.resolve(email if isinstance(email, str) else None)
     source = state.find_upload(video)
     info = state.probe(source)
-    if not MIN_SECONDS <= info.duration_s <= MAX_SECONDS:
-        raise refused(
-            400,
-            f"Video can't be shorter than 3 seconds or longer than 20 seconds "
-            f"(this one is {info.duration_s:.1f} s)",
-        )
+    if not info.is_mp4_or_mov:
+        # [I] useapi's text is unknown; Kling's own video-to-audio: "Only .mp4/.mov formats
+        # are supported" (contract §8). /assets checks only the Content-Type header (§1).
+        raise refused(400, "Unable to process video: only .mp4/.mov formats are supported")
+    if not length_ok(info):
+        # [I] the rule is the page's sentence; the service's exact error text is unknown.
+        raise refused(400, f"{LENGTH_RULE} (this one is {length_ms(info) / 1000:g} s)")
     scenario = state.scenario
     if scenario.account_error:
         raise Refused(596, shapes.account_error(account.email))
@@ -218,7 +225,13 @@ def add_sound(state: State, request: Request) -> Answer:
         raise Refused(429, shapes.busy(account, account.max_jobs), retry)
     limit = max_jobs if max_jobs is not None else account.max_jobs
     submitted = state.submit(
-        account, source, info, keep=keep, reply_url=reply_url, reply_ref=reply_ref, limit=limit
+        account,
+        source,
+        info,
+        crop_flag=crop_flag,
+        reply_url=reply_url,
+        reply_ref=reply_ref,
+        limit=limit,
     )
     if submitted is None:
         raise Refused(429, shapes.busy(account, limit), retry)

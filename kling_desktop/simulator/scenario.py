@@ -12,6 +12,23 @@ from typing import Any
 
 _MB = 1024 * 1024
 
+# Which way Kling reads cropVideoOriginalSound (contract §2 and §12: unknown, to be measured):
+KEEPS = "keeps"  # the docs: true preserves the clip's own sound, false (the default) replaces it
+REMOVES = "removes"  # a third-party client's reading: true replaces (crops) it, false keeps it
+CROP_READINGS = (KEEPS, REMOVES)
+# Fields that take one of a few words, with the words (``scenario_setting`` checks them).
+CHOICES: dict[str, tuple[str, ...]] = {"crop_original_sound": CROP_READINGS}
+
+
+def keeps_original(flag: bool, reading: str) -> bool:
+    """Whether a task asked with ``cropVideoOriginalSound=flag`` keeps the clip's own sound
+    when Kling reads the flag the ``reading`` way (:data:`KEEPS` or :data:`REMOVES`)."""
+    if reading == KEEPS:
+        return flag
+    if reading == REMOVES:
+        return not flag
+    raise ValueError(f"crop_original_sound is {reading!r}, not one of {', '.join(CROP_READINGS)}")
+
 
 @dataclass
 class Scenario:
@@ -58,12 +75,17 @@ class Scenario:
     # Content-Length: a gateway streaming garbage); the request itself has no effect
     huge_answer: int = 0
     huge_answer_bytes: int = 300 * _MB
+    # how tasks created from now on read cropVideoOriginalSound: KEEPS ("keeps", the docs: true
+    # keeps the clip's own sound, mixed into the one result track) or REMOVES ("removes": true
+    # removes it, false keeps it). An absent flag is false (the documented default) either way.
+    crop_original_sound: str = KEEPS
 
 
 def scenario_setting(spec: str) -> tuple[str, Any]:
     """Parse ``NAME=VALUE`` into a :class:`Scenario` field and a value of its type, e.g.
     ``submit_500_after_create=1``, ``late_task_seconds=30``, ``poll_404=true``,
-    ``retry_after=none``. Raises ValueError naming the problem."""
+    ``retry_after=none``, ``crop_original_sound=removes``. Raises ValueError naming the
+    problem."""
     name, sep, raw = spec.partition("=")
     name = name.strip().replace("-", "_")
     defaults = Scenario()
@@ -72,6 +94,10 @@ def scenario_setting(spec: str) -> tuple[str, Any]:
         raise ValueError(f"expected NAME=VALUE with NAME one of: {known}")
     raw = raw.strip()
     default = getattr(defaults, name)
+    if name in CHOICES:
+        if raw.lower() not in CHOICES[name]:
+            raise ValueError(f"{name} takes one of: {', '.join(CHOICES[name])}")
+        return name, raw.lower()
     if isinstance(default, bool):
         if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
             raise ValueError(f"{name} takes true or false")

@@ -31,9 +31,17 @@ from kling_desktop.simulator import shapes
 from kling_desktop.simulator.http import RequestRecord, Server
 from kling_desktop.simulator.routes import API_PREFIX, Router
 from kling_desktop.simulator.scenario import Scenario, scenario_setting
-from kling_desktop.simulator.state import Clock, State
+from kling_desktop.simulator.state import GENERATED_TONES_HZ, Clock, State
 
-__all__ = ["API_PREFIX", "DEMO_TOKEN", "RequestRecord", "Scenario", "Simulator", "scenario_setting"]
+__all__ = [
+    "API_PREFIX",
+    "DEMO_TOKEN",
+    "GENERATED_TONES_HZ",
+    "RequestRecord",
+    "Scenario",
+    "Simulator",
+    "scenario_setting",
+]
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +172,11 @@ class Simulator:
         """Snapshots of every task, oldest first, hidden ones included (``visible`` False).
 
         ``foreign`` marks a task another client started (not one of our submits).
+        ``generated_tone_hz`` is the task's generated sound; ``crop_video_original_sound`` the
+        flag as taken (``…_sent``: as sent, None when absent), ``crop_original_sound`` the
+        scenario's reading at submit, ``keeps_original_sound`` that reading's verdict, and
+        ``original_sound_in_result`` whether the clip's own sound is in the result (None until
+        the result is made, False for a silent clip). ``keep_original_sound`` is the flag.
         """
         state = self._state
         now = state.now()
@@ -178,6 +191,11 @@ class Simulator:
             )
             for task in tasks
         ]
+
+    def generated_tone_hz(self, task_id: int) -> float:
+        """The frequency of the tone "Kling" generates for task ``task_id``: the n-th task of
+        this simulator gets ``GENERATED_TONES_HZ[n % 6]`` (KeyError for an unknown task)."""
+        return self._state.generated_tone_hz(task_id)
 
     @property
     def requests(self) -> list[RequestRecord]:

@@ -117,7 +117,7 @@ def task_info(task: Task) -> dict[str, Any]:
                 "arguments": [
                     {
                         "name": "cropVideoOriginalSound",
-                        "value": "true" if task.keep_original else "false",
+                        "value": "true" if task.flag else "false",
                     }
                 ],
             }
@@ -283,7 +283,16 @@ def snapshot(task: Task, phase: Phase, *, tracked: bool, visible: bool) -> dict[
         "work_id": task.work_id,
         "email": task.email,
         "video": task.input_url,
-        "keep_original_sound": task.keep_original,
+        # cropVideoOriginalSound as sent (None: not sent) and as taken (absent = false)
+        "crop_video_original_sound_sent": task.crop_flag,
+        "crop_video_original_sound": task.flag,
+        "keep_original_sound": task.flag,  # the flag under the docs' name for it (as sent)
+        "crop_original_sound": task.reading,  # how Kling read it: "keeps" or "removes"
+        "keeps_original_sound": task.keeps_original,  # the reading's verdict on the flag
+        "clip_has_sound": task.info.has_audio,
+        # whether the clip's own sound is mixed into the result (None until it is made)
+        "original_sound_in_result": task.original_in_result,
+        "generated_tone_hz": task.tone_hz,
         "reply_url": task.reply_url,
         "reply_ref": task.reply_ref,
         "created_ms": task.created_ms,

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from kling_desktop.simulator import media
-from kling_desktop.simulator.scenario import Scenario
+from kling_desktop.simulator.scenario import Scenario, keeps_original
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,15 @@ SUBMIT_COST = 500  # [I] credit units per add-sound; the real price is unknown (
 START_POINTS = 66000
 TRACKING_LIMIT_S = 3600.0  # the scheduler tracks tasks "up to 60 minutes" [S]
 MIN_SECONDS, MAX_SECONDS = 3.0, 20.0
+# [I] Kling states lengths in whole milliseconds (``resource.duration``, contract §3); a video
+# is measured that way, so 3.000-20.000 s pass and 2.999 s or 20.001 s do not.
+MIN_MS, MAX_MS = round(MIN_SECONDS * 1000), round(MAX_SECONDS * 1000)
+LENGTH_RULE = "Video can't be shorter than 3 seconds or longer than 20 seconds"  # the page's
+# The tones Kling "generates", one per task in turn (the n-th task of a simulator gets the n-th,
+# modulo): a pure sine each at sine's -18 dBFS, all well clear of 440 Hz (the clips' own sound in
+# tests) and its harmonics, and none a near multiple or 3:2 of another, so any run of six
+# consecutive tasks is told apart by measuring the result.
+GENERATED_TONES_HZ = (620.0, 960.0, 1400.0, 1980.0, 2280.0, 2720.0)
 
 NO_CONFIG = "Configuration not found. To create configuration use POST /accounts."
 NO_ACCOUNT = "Account configuration not found. To create configuration use POST /accounts."
@@ -59,6 +68,16 @@ class Refused(Exception):
 def refused(status: int, text: str, **extra: Any) -> Refused:
     """The service's usual refusal, ``{"error": text, ...extra}``."""
     return Refused(status, {"error": text, **extra})
+
+
+def length_ms(info: media.VideoInfo) -> int:
+    """A video's length as Kling states it, in whole milliseconds."""
+    return round(info.duration_s * 1000)
+
+
+def length_ok(info: media.VideoInfo) -> bool:
+    """Whether add-sound takes a video this long (3-20 s, to the millisecond)."""
+    return MIN_MS <= length_ms(info) <= MAX_MS
 
 
 class Phase(NamedTuple):
@@ -100,7 +119,8 @@ class Task:
     user_id: str
     upload: Upload
     input_url: str
-    keep_original: bool
+    crop_flag: bool | None  # cropVideoOriginalSound as asked (None: not sent, i.e. false)
+    reading: str  # how this task reads the flag (Scenario.crop_original_sound at submit)
     reply_url: str | None
     reply_ref: str | None
     created: float  # State.clock seconds
@@ -108,12 +128,24 @@ class Task:
     seconds: float
     fail: bool
     info: media.VideoInfo
+    tone_hz: float  # the generated sound (GENERATED_TONES_HZ)
     visible_from: float = 0.0  # State.clock; the task is hidden from every API answer before it
     foreign: bool = False  # started by another client on the account (submit_lost_other_client)
     stopped: bool = False
     result: Path | None = None
     result_error: str = ""
+    original_in_result: bool | None = None  # known once the result is made
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def flag(self) -> bool:
+        """cropVideoOriginalSound as Kling takes it (absent = false, the documented default)."""
+        return bool(self.crop_flag)
+
+    @property
+    def keeps_original(self) -> bool:
+        """Whether this task keeps the clip's own sound (by its reading of the flag)."""
+        return keeps_original(self.flag, self.reading)
 
 
 class Submitted(NamedTuple):
@@ -156,6 +188,7 @@ class State:
         self._ids = itertools.count(int(wall_clock()) * 10 + 2_000_000_000_000)
         self._submit_count = 0
         self._foreign_count = 0
+        self._task_count = 0  # tasks created (ours and foreign): picks each one's tone
         self._poll_faults = 0
         self._media_lock = threading.Lock()
 
@@ -256,16 +289,18 @@ class State:
                 return
             dest = self.data_dir / "results" / f"{task.work_id}.mp4"
             try:
-                media.make_result(
+                kept = media.make_result(
                     task.upload.path,
                     dest,
                     duration_s=task.info.duration_s,
-                    keep_original=task.keep_original and task.info.has_audio,
+                    tone_hz=task.tone_hz,
+                    keep_original=task.keeps_original and task.info.has_audio,
                 )
             except Exception as exc:  # a clip Kling cannot process ends the task failed
                 log.warning("Simulator could not make result of task %s: %s", task.id, exc)
                 task.result_error = "Kling could not process the video"
                 return
+            task.original_in_result = kept
             task.result = dest
 
     @staticmethod
@@ -332,7 +367,7 @@ class State:
         upload: Upload,
         info: media.VideoInfo,
         *,
-        keep: bool,
+        crop_flag: bool | None,
         reply_url: str | None,
         reply_ref: str | None,
         limit: int,
@@ -350,7 +385,7 @@ class State:
                 account,
                 upload,
                 info,
-                keep=keep,
+                crop_flag=crop_flag,
                 reply_url=reply_url,
                 reply_ref=reply_ref,
                 now=now,
@@ -366,16 +401,20 @@ class State:
         upload: Upload,
         info: media.VideoInfo,
         *,
-        keep: bool,
+        crop_flag: bool | None,
         reply_url: str | None,
         reply_ref: str | None,
         now: float,
         visible_from: float,
         foreign: bool = False,
     ) -> Task:
-        """Start a task at "Kling" on ``account`` and charge it."""
+        """Start a task at "Kling" on ``account`` and charge it; it gets the next tone."""
         with self.lock:
             task_id = next(self._ids)
+            reading = self.scenario.crop_original_sound
+            keeps_original(False, reading)  # a reading that is neither raises here
+            tone = GENERATED_TONES_HZ[self._task_count % len(GENERATED_TONES_HZ)]
+            self._task_count += 1
             task = Task(
                 id=task_id,
                 work_id=task_id + 7_000_000,
@@ -383,7 +422,8 @@ class State:
                 user_id=account.user_id,
                 upload=upload,
                 input_url=f"{self.origin}/cdn/v15/input/{upload.name}",  # Kling re-hosts it
-                keep_original=keep,
+                crop_flag=crop_flag,
+                reading=reading,
                 reply_url=reply_url,
                 reply_ref=reply_ref,
                 created=now,
@@ -391,6 +431,7 @@ class State:
                 seconds=max(0.0, self.scenario.task_seconds),
                 fail=self.scenario.final_failure,
                 info=info,
+                tone_hz=tone,
                 visible_from=visible_from,
                 foreign=foreign,
             )
@@ -411,7 +452,7 @@ class State:
             info = self.probe(upload)
         except Refused:
             return None
-        if not MIN_SECONDS <= info.duration_s <= MAX_SECONDS:
+        if not length_ok(info) or not info.is_mp4_or_mov:
             return None
         name = f"{secrets.token_hex(8)}.{upload.name.rsplit('.', 1)[-1]}"
         dest = self.data_dir / "uploads" / name
@@ -425,7 +466,7 @@ class State:
                 account,
                 copy,
                 info,
-                keep=False,
+                crop_flag=None,
                 reply_url=None,
                 reply_ref=None,
                 now=now,
@@ -434,6 +475,11 @@ class State:
             )
             self._foreign_count += 1
         return task
+
+    def generated_tone_hz(self, task_id: int) -> float:
+        """The tone task ``task_id``'s result carries (KeyError for an unknown task)."""
+        with self.lock:
+            return self.tasks[task_id].tone_hz
 
     def stop_tracking(self, raw_id: str) -> bool:
         """End the scheduler's tracking of a task (Kling still runs it); False if not tracked."""
@@ -451,7 +497,7 @@ class State:
         dest = self.data_dir / "results" / f"{task.work_id}.wav"
         with task.lock:
             if not dest.exists():
-                media.make_wav(dest, task.info.duration_s)
+                media.make_wav(dest, task.info.duration_s, task.tone_hz)
         return dest
 
     def publish(self, files: list[tuple[str, Path]]) -> str:

@@ -24,6 +24,7 @@ from kling_desktop.simulator import DEMO_TOKEN, Scenario, Simulator
 from kling_desktop.simulator.server import scenario_setting
 from tests.fixtures.media import ClipFactory
 from tests.fixtures.sim import DEMO_EMAIL, wait_until
+from tests.simulator.tones import SINE_LEVEL, tone_level
 
 AUTH = {"Authorization": f"Bearer {DEMO_TOKEN}"}
 
@@ -145,7 +146,11 @@ def test_curl_flow_upload_submit_poll_download(
     result.write_bytes(got.content)
     streams = _streams(result)
     assert streams[0] == ("video", "h264")
-    assert [s for s in streams if s[0] == "audio"] == [("audio", "aac")] * (2 if keep else 1)
+    # One sound track, the clip's own 440 Hz mixed into it only when kept (the docs' reading).
+    assert [s for s in streams if s[0] == "audio"] == [("audio", "aac")]
+    generated = simulator.generated_tone_hz(task["id"])
+    assert tone_level(result, generated) == pytest.approx(SINE_LEVEL, rel=0.1)
+    assert (tone_level(result, 440.0) > SINE_LEVEL * 0.9) is keep
     assert _packets(result) == _packets(clip)  # the video was remuxed, not re-encoded
     cover = requests.get(work["cover"]["resource"], timeout=10)
     assert cover.content[:2] == b"\xff\xd8"  # a JPEG
