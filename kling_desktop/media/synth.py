@@ -19,7 +19,7 @@ from av.filter import Graph
 
 _Frame = TypeVar("_Frame", av.VideoFrame, av.AudioFrame)
 
-Container = Literal["mp4", "mov", "webm", "mkv", "m4a"]
+Container = Literal["mp4", "mov", "webm", "mkv", "m4a", "m4v", "avi", "ts", "gif"]
 
 _FORMATS: dict[str, tuple[str, str, str]] = {
     # container -> (format name, video codec, audio codec)
@@ -28,6 +28,17 @@ _FORMATS: dict[str, tuple[str, str, str]] = {
     "mkv": ("matroska", "libx264", "aac"),
     "webm": ("webm", "libvpx", "libopus"),
     "m4a": ("ipod", "", "aac"),
+    "m4v": ("ipod", "libx264", "aac"),
+    "avi": ("avi", "mpeg4", "libmp3lame"),
+    "ts": ("mpegts", "libx264", "aac"),
+    "gif": ("gif", "gif", ""),
+}
+# Encoders that are slow at their defaults: the fastest settings make test clips in moments.
+_FAST_OPTIONS: dict[str, dict[str, str]] = {
+    "libx264": {"preset": "ultrafast", "tune": "zerolatency"},
+    "libx265": {"preset": "ultrafast", "x265-params": "log-level=error"},
+    "libvpx": {"deadline": "realtime", "cpu-used": "8"},
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
 }
 
 #: Bits per pixel of the picture: ~10 kB a second at 320×180, 10 fps (a detailed test picture
@@ -48,9 +59,23 @@ def make_clip(
     container: Container = "mp4",
     faststart: bool = False,
     tone_hz: float = 440.0,
+    video_codec: str | None = None,
+    audio_codec: str | None = None,
+    bit_rate: int | None = None,
+    keyframe_every_s: float | None = None,
+    rotation: int = 0,
 ) -> Path:
-    """Write a clip of exactly ``duration_s`` seconds (a test picture, optional sine tone)."""
+    """Write a clip of exactly ``duration_s`` seconds (a test picture, optional sine tone).
+
+    ``video_codec``/``audio_codec`` replace the container's usual encoders (e.g. ``"libx265"``
+    in MP4, ``"pcm_s16le"`` in MOV); ``bit_rate`` replaces the small default picture rate (a
+    large one makes a big file quickly); ``keyframe_every_s`` sets the distance between
+    keyframes (x264's default is 250 frames); ``rotation`` stores a display rotation (degrees
+    counter-clockwise) as a phone does.
+    """
     fmt, vcodec, acodec = _FORMATS[container]
+    vcodec = video_codec or vcodec
+    acodec = audio_codec or acodec or "aac"
     if vcodec == "libx264" and vcodec not in av.codecs_available:
         # The installers share Qt's FFmpeg, which has no x264: its own MPEG-4 encoder serves.
         vcodec = "mpeg4"
@@ -63,20 +88,27 @@ def make_clip(
             assert vstream is not None
             vstream.width = width
             vstream.height = height
-            vstream.pix_fmt = "yuv420p"
+            vstream.pix_fmt = "rgb8" if vcodec == "gif" else "yuv420p"
             vstream.codec_context.time_base = Fraction(1, fps)
-            vstream.codec_context.bit_rate = max(
+            vstream.codec_context.bit_rate = bit_rate or max(
                 _MIN_BIT_RATE, round(width * height * fps * _BITS_PER_PIXEL)
             )
-            if vcodec == "libx264":
-                vstream.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
+            options = dict(_FAST_OPTIONS.get(vcodec, {}))
+            if keyframe_every_s is not None:
+                options["g"] = str(max(1, round(keyframe_every_s * fps)))
+            vstream.codec_context.options = options
+            if rotation:
+                vstream.set_display_rotation(rotation)
         astream: av.audio.stream.AudioStream | None = None
         if audio or not video:
             astream = out.add_stream(acodec, rate=48000)  # type: ignore[assignment]
             assert astream is not None
             astream.layout = "stereo" if acodec == "libopus" else "mono"
         if vstream is not None:
-            _write_video(out, vstream, duration_s, fps, width, height)
+            # testsrc2 marks every frame a keyframe, which x264 obeys; a keyframe distance
+            # only takes effect when the encoder may choose the frame types itself.
+            intra_only = keyframe_every_s is None
+            _write_video(out, vstream, duration_s, fps, width, height, intra_only=intra_only)
         if astream is not None:
             write_tone(out, astream, duration_s, tone_hz)
     return path
@@ -89,6 +121,8 @@ def _write_video(
     fps: int,
     width: int,
     height: int,
+    *,
+    intra_only: bool = True,
 ) -> None:
     graph = Graph()
     graph.link_nodes(
@@ -98,6 +132,8 @@ def _write_video(
         graph.add("buffersink"),
     ).configure()
     for frame in _pull_all(graph, av.VideoFrame):
+        if not intra_only:
+            frame.pict_type = av.video.frame.PictureType.NONE
         for packet in stream.encode(frame):
             out.mux(packet)
     for packet in stream.encode(None):
