@@ -1,7 +1,9 @@
-"""``kling-desktop check [--json] FILE...``: say which clips Kling will take, before any upload.
+"""``kling-desktop check [--json] [--strict] [--max-length S] FILE...``: say which clips Kling
+will take, and what the app does to make them acceptable (convert, split, extend, shrink).
 
 Exit codes: 0 every clip is acceptable (warnings allowed), 1 some clip is not, 2 usage error
-(nothing given, or the folders given hold no video files).
+(nothing given, or the folders given hold no video files). With ``--strict`` a clip is
+acceptable only as it is.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from typing import Any, TextIO
 
 from kling_desktop.media.check import ClipVerdict, check_clip, expand_inputs
+from kling_desktop.media.prepare import DEFAULT_MAX_LENGTH_S
 from kling_desktop.media.rules import container_label, format_seconds
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -32,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         print("kling-desktop check: no video files found in what was given.", file=sys.stderr)
         return EXIT_USAGE
-    verdicts = [check_clip(path) for path in files]
+    strict = bool(getattr(args, "strict", False))
+    max_length = getattr(args, "max_length", None) or DEFAULT_MAX_LENGTH_S
+    verdicts = [check_clip(path, strict=strict, max_length_s=max_length) for path in files]
     if as_json:
         json.dump([verdict_json(v) for v in verdicts], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -45,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def verdict_json(verdict: ClipVerdict) -> dict[str, Any]:
+    plan = verdict.plan if verdict.ok else None
     return {
         "path": _printable(str(verdict.path)),
         "ok": verdict.ok,
@@ -53,13 +59,22 @@ def verdict_json(verdict: ClipVerdict) -> dict[str, Any]:
             {"code": p.code, "message": p.message, "severity": p.severity.value}
             for p in verdict.problems
         ],
+        "paid_jobs": verdict.paid_jobs,
+        "prepare": list(plan.steps) if plan is not None else [],
+        "parts": (
+            [[round(part.start_s, 3), round(part.end_s, 3)] for part in plan.parts]
+            if plan is not None
+            else []
+        ),
     }
 
 
 def verdict_line(verdict: ClipVerdict, marks: dict[str, str] = _FANCY) -> str:
     """``✓ name — 4.0 s, 1280×720, MP4``; ``!`` with warnings; ``✗ name: problems``.
 
-    A refused clip lists what blocks it first, then any warnings after a ``!``.
+    A clip the app prepares says how: ``✓ long.webm — 45.0 s, 320×180, WebM: will be
+    converted and split into 3 parts (3 paid jobs)``. A refused clip lists what blocks it
+    first, then any warnings after a ``!``.
     """
     name = _printable(str(verdict.path))
     if not verdict.ok:
@@ -71,8 +86,14 @@ def verdict_line(verdict: ClipVerdict, marks: dict[str, str] = _FANCY) -> str:
     line = f"{marks['ok'] if not verdict.warnings else marks['warn']} {name}"
     if facts:
         line += f" {marks['dash']} {facts}"
-    if verdict.warnings:
-        line += ": " + " ".join(p.message for p in verdict.warnings)
+    said = [p.message for p in verdict.warnings]
+    plan = verdict.plan
+    if plan is not None and plan.ok and plan.steps:
+        jobs = plan.paid_jobs
+        doing = f"{plan.describe()} ({jobs} paid job{'s' if jobs != 1 else ''})"
+        said.insert(0, doing + ("." if said else ""))
+    if said:
+        line += ": " + " ".join(said)
     return line
 
 

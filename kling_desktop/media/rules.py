@@ -222,8 +222,30 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("too_large", Severity.BLOCKING, "At most 100 MB.", _too_large),
     Rule("unusual_resolution", Severity.WARNING, "720p or 1080p.", _resolution),
     Rule("over_asset_page_cap", Severity.WARNING, "Over 10 s is unconfirmed.", _over_asset_cap),
+    # Preparing a clip (media/prepare.py) has limits of its own; its plan gives the sentence.
+    Rule(
+        "over_max_length",
+        Severity.BLOCKING,
+        "Not longer than Settings → Longest clip (5 min unless changed).",
+    ),
+    Rule("cannot_prepare", Severity.BLOCKING, "It must be possible to prepare it for upload."),
 )
 RULES_BY_CODE: Final = {rule.code: rule for rule in RULES}
+
+#: What preparing a clip takes care of (converting, splitting, extending, shrinking): outside
+#: strict mode these rules do not stand between a clip and Kling. Warnings among them are
+#: judged again on the upload files (a 320×180 clip is not made larger; a 15 s part is still
+#: over the upload page's 10 s).
+FIXED_BY_PREPARING: Final = frozenset(
+    {
+        "unsupported_container",
+        "too_short",
+        "too_long",
+        "too_large",
+        "unusual_resolution",
+        "over_asset_page_cap",
+    }
+)
 
 
 def evaluate(result: ProbeResult) -> tuple[Problem, ...]:
