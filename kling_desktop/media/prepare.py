@@ -75,7 +75,10 @@ _STANDARD_RATES: Final = tuple(
 _MAX_RATE: Final = Fraction(60)
 _GIF_MAX_RATE: Final = Fraction(30)
 # Platform H.264 encoders, tried after x264 (the bundle on macOS / Windows may have these).
-_PLATFORM_H264: Final[dict[str, tuple[str, ...]]] = {"darwin": ("h264_videotoolbox",), "win32": ("h264_mf",)}
+_PLATFORM_H264: Final[dict[str, tuple[str, ...]]] = {
+    "darwin": ("h264_videotoolbox",),
+    "win32": ("h264_mf",),
+}
 # Two timestamps closer than this are the same instant (well under a frame at 240 fps).
 _EPS: Final = 0.002
 _PROGRESS_EVERY_S: Final = 0.1

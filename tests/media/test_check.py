@@ -33,7 +33,7 @@ def test_boundary_durations_are_accepted(clip_factory: ClipFactory, duration_s: 
 
 
 def test_too_short_is_rejected_naming_value_and_limit(clip_factory: ClipFactory) -> None:
-    verdict = check_clip(clip_factory("short.mp4", 2.9))
+    verdict = check_clip(clip_factory("short.mp4", 2.9), strict=True)
     assert not verdict.ok
     assert codes(verdict) == {"too_short"}
     message = verdict.blocking[0].message
@@ -41,7 +41,7 @@ def test_too_short_is_rejected_naming_value_and_limit(clip_factory: ClipFactory)
 
 
 def test_too_long_is_rejected_naming_value_and_limit(clip_factory: ClipFactory) -> None:
-    verdict = check_clip(clip_factory("long.mp4", 20.1, audio=True))
+    verdict = check_clip(clip_factory("long.mp4", 20.1, audio=True), strict=True)
     assert not verdict.ok
     assert codes(verdict) == {"too_long"}
     assert "20.1 s" in verdict.blocking[0].message
@@ -95,7 +95,7 @@ def test_audio_only_m4a_has_no_video(clip_factory: ClipFactory) -> None:
 def test_webm_and_mkv_are_rejected_naming_the_supported_containers(
     clip_factory: ClipFactory, name: str, label: str
 ) -> None:
-    verdict = check_clip(clip_factory(name, 4.0))
+    verdict = check_clip(clip_factory(name, 4.0), strict=True)
     assert not verdict.ok
     assert codes(verdict) == {"unsupported_container"}
     message = verdict.blocking[0].message
@@ -222,7 +222,7 @@ def test_faststart_mp4_cut_exactly_after_its_moov_box_is_caught(clip_factory: Cl
 
 def test_file_over_100_mb_is_rejected_by_size_alone(clip_factory: ClipFactory) -> None:
     path = pad_with_free_box(clip_factory("big.mp4", 4.0, width=1280, height=720), 101 * MB)
-    verdict = check_clip(path)
+    verdict = check_clip(path, strict=True)
     assert not verdict.ok
     # The padded file is a well-formed clip: size is the only objection.
     assert codes(verdict) == {"too_large"}
@@ -334,7 +334,7 @@ def test_fragmented_mp4_is_judged_by_demuxing(tmp_path: Path) -> None:
 
 def test_fragmented_mp4_cut_inside_a_fragment_is_caught(tmp_path: Path) -> None:
     path = truncate_to(_fragmented_clip(tmp_path / "frag.mp4"), 0.7)
-    found = codes(check_clip(path))
+    found = codes(check_clip(path, strict=True))
     assert "truncated" in found
     # Fragment sizes vary from encode to encode, so what survives the cut may also be < 3 s.
     assert found <= {"truncated", "too_short"}
@@ -349,3 +349,88 @@ def test_trailing_zero_padding_does_not_make_a_good_clip_look_broken(
     verdict = check_clip(path)
     assert verdict.ok, verdict.problems
     assert verdict.probe is not None and verdict.probe.integrity == "demux"
+
+
+# --- the default check: what preparing the clip makes acceptable does not block ------------
+
+
+@pytest.mark.parametrize(
+    ("name", "duration_s", "steps", "paid_jobs"),
+    [
+        ("clip.webm", 4.0, ("convert",), 1),
+        ("clip.mkv", 4.0, ("convert",), 1),
+        ("short.mp4", 2.0, ("extend",), 1),
+        ("long.mp4", 20.1, ("split",), 2),
+    ],
+)
+def test_what_preparing_fixes_no_longer_blocks(
+    clip_factory: ClipFactory, name: str, duration_s: float, steps: tuple[str, ...], paid_jobs: int
+) -> None:
+    verdict = check_clip(clip_factory(name, duration_s, audio=True))
+    assert verdict.ok, verdict.problems
+    assert not verdict.blocking
+    assert verdict.plan is not None and verdict.plan.steps == steps
+    assert verdict.paid_jobs == paid_jobs
+    # The same clip, strictly: refused, its plan still said.
+    strict = check_clip(verdict.path, strict=True)
+    assert not strict.ok and strict.plan == verdict.plan
+
+
+def test_an_acceptable_clip_has_an_empty_plan_in_both_modes(clip_factory: ClipFactory) -> None:
+    path = clip_factory("hd.mp4", 3.0, width=1280, height=720, fps=5, audio=True)
+    relaxed, strict = check_clip(path), check_clip(path, strict=True)
+    assert relaxed == strict
+    assert relaxed.plan is not None and relaxed.plan.steps == () and relaxed.paid_jobs == 1
+
+
+def test_too_large_is_shrunk_not_refused(clip_factory: ClipFactory) -> None:
+    path = pad_with_free_box(clip_factory("big.mp4", 4.0, width=1280, height=720), 101 * MB)
+    verdict = check_clip(path)
+    assert verdict.ok and verdict.plan is not None and verdict.plan.steps == ("shrink",)
+
+
+def test_4k_loses_its_resolution_warning_because_it_is_scaled(clip_factory: ClipFactory) -> None:
+    path = clip_factory("uhd.mp4", 0.5, width=3840, height=2160, fps=2)
+    assert "unusual_resolution" in codes(check_clip(path, strict=True), Severity.WARNING)
+    verdict = check_clip(path)
+    assert verdict.ok and verdict.problems == ()
+    assert verdict.plan is not None and verdict.plan.steps == ("extend", "shrink")
+
+
+def test_warnings_are_judged_on_the_uploads(clip_factory: ClipFactory) -> None:
+    """Preparing never upscales, and a 15 s part is still over the upload page's 10 s."""
+    verdict = check_clip(clip_factory("long.webm", 30.0))
+    assert verdict.ok
+    assert codes(verdict, Severity.WARNING) == {"unusual_resolution", "over_asset_page_cap"}
+    assert "15.0 s" in next(p.message for p in verdict.warnings if p.code == "over_asset_page_cap")
+
+
+def test_real_blockers_still_block(clip_factory: ClipFactory, tmp_path: Path) -> None:
+    assert codes(check_clip(clip_factory("song.m4a", 4.0, video=False))) == {"no_video_stream"}
+    cut = truncate_to(clip_factory("cut.mp4", 4.0, audio=True, faststart=True), 0.6)
+    assert codes(check_clip(cut)) == {"truncated"}
+    fake = tmp_path / "holiday.mp4"
+    fake.write_bytes(png_bytes())
+    assert codes(check_clip(fake)) == {"not_video"}
+
+
+def test_longer_than_the_longest_clip_setting_is_refused(clip_factory: ClipFactory) -> None:
+    path = clip_factory("long.mp4", 31.0, fps=2)
+    verdict = check_clip(path, max_length_s=30.0)
+    assert not verdict.ok and codes(verdict) == {"over_max_length"}
+    assert verdict.blocking[0].message == (
+        "It is 31 s long; the app splits clips up to 30 s (Settings → Longest clip)."
+    )
+    assert verdict.paid_jobs == 0
+    assert check_clip(path).ok  # the default (5 min) takes it
+
+
+def test_animated_gif_is_a_clip_a_still_one_is_not(
+    clip_factory: ClipFactory, tmp_path: Path
+) -> None:
+    verdict = check_clip(clip_factory("anim.gif", 4.0))
+    assert verdict.ok, verdict.problems
+    assert verdict.probe is not None and verdict.probe.container == "gif"
+    assert verdict.plan is not None and verdict.plan.steps == ("convert",)
+    still = clip_factory("still.gif", 0.1)  # one frame
+    assert codes(check_clip(still)) == {"not_video"}

@@ -17,9 +17,16 @@ from tests.fixtures.media import ClipFactory
 
 
 def check(
-    capsys: pytest.CaptureFixture[str], *files: Path | str, as_json: bool = False
+    capsys: pytest.CaptureFixture[str],
+    *files: Path | str,
+    as_json: bool = False,
+    strict: bool = False,
+    max_length: float | None = None,
 ) -> tuple[int, str, str]:
-    code = run(argparse.Namespace(files=[str(f) for f in files], json=as_json))
+    namespace = argparse.Namespace(
+        files=[str(f) for f in files], json=as_json, strict=strict, max_length=max_length
+    )
+    code = run(namespace)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -47,7 +54,7 @@ def test_any_bad_clip_exits_one(
 ) -> None:
     good = clip_factory("good.mp4", 4.0)
     short = clip_factory("short.mp4", 2.9)
-    code, out, _ = check(capsys, good, short, tmp_path / "missing.mp4")
+    code, out, _ = check(capsys, good, short, tmp_path / "missing.mp4", strict=True)
     assert code == 1
     lines = out.splitlines()
     assert len(lines) == 3
@@ -59,10 +66,14 @@ def test_any_bad_clip_exits_one(
 def test_json_output(capsys: pytest.CaptureFixture[str], clip_factory: ClipFactory) -> None:
     good = clip_factory("good.mp4", 3.0)
     webm = clip_factory("clip.webm", 4.0)
-    code, out, _ = check(capsys, good, webm, as_json=True)
+    code, out, _ = check(capsys, good, webm, as_json=True, strict=True)
     assert code == 1
     rows = json.loads(out)
-    assert [set(row) for row in rows] == [{"path", "ok", "duration_s", "problems"}] * 2
+    keys = {"path", "ok", "duration_s", "problems", "paid_jobs", "prepare", "parts"}
+    assert [set(row) for row in rows] == [keys] * 2
+    assert rows[0]["paid_jobs"] == 1 and rows[0]["prepare"] == []
+    assert rows[0]["parts"] == [[0.0, 3.0]]
+    assert (rows[1]["paid_jobs"], rows[1]["prepare"], rows[1]["parts"]) == (0, [], [])
     assert rows[0]["path"] == str(good) and rows[0]["ok"] is True and rows[0]["duration_s"] == 3.0
     assert rows[0]["problems"] == [
         {
@@ -143,3 +154,31 @@ def test_as_a_real_command(clip_factory: ClipFactory, tmp_path: Path) -> None:
     assert rows[1]["problems"][0]["message"] == "This is a PNG image, not a video."
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
+
+
+def test_the_line_says_the_plan_and_the_paid_jobs(
+    capsys: pytest.CaptureFixture[str], clip_factory: ClipFactory
+) -> None:
+    long = clip_factory("long.webm", 45.0, width=1280, height=720, fps=2)
+    code, out, _ = check(capsys, long)
+    assert code == 0
+    assert out.startswith(
+        f"! {long} — 45.0 s, 1280×720, WebM: will be converted and split into 3 parts "
+        "(3 paid jobs). 15.0 s is longer than the 10 s the upload page mentions."
+    )
+    code, out, _ = check(capsys, long, strict=True)
+    assert code == 1 and out.startswith(f"✗ {long}: WebM files are not accepted")
+
+
+def test_json_says_the_plan(capsys: pytest.CaptureFixture[str], clip_factory: ClipFactory) -> None:
+    long = clip_factory("long.mkv", 45.0, fps=2)
+    code, out, _ = check(capsys, long, as_json=True)
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["ok"] is True and row["paid_jobs"] == 3
+    assert row["prepare"] == ["convert", "split"]
+    assert row["parts"] == [[0.0, 15.0], [15.0, 30.0], [30.0, 45.0]]
+    code, out, _ = check(capsys, long, as_json=True, max_length=40.0)
+    (row,) = json.loads(out)
+    assert code == 1 and row["paid_jobs"] == 0 and row["parts"] == []
+    assert row["problems"][0]["code"] == "over_max_length"
