@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import av
 
@@ -39,7 +39,8 @@ from kling_desktop.media.sound import (
 
 log = logging.getLogger(__name__)
 
-Packet = av.Packet[Any]
+if TYPE_CHECKING:
+    Packet = av.Packet[Any]
 
 #: A seam with no audio beyond the earlier piece's end gets this short dip instead of a
 #: crossfade: long enough that the cut makes no click, short enough not to be heard as a gap.

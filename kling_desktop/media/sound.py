@@ -43,6 +43,8 @@ TRUE_PEAK_DBTP: Final = -1.0
 #: The limiter aims a little under the ceiling: resampling back from 4× can add a few tenths.
 _LIMIT_DB: Final = -1.5
 _OVERSAMPLED: Final = 4 * WORK_RATE
+#: Extra measuring passes that make up for the loudness a limiter took away.
+_MAKE_UP_ROUNDS: Final = 2
 #: ``ebur128`` reports −70 LUFS (its absolute gate) when nothing in the sound passes the gate.
 _SILENT_LUFS: Final = -70.0
 
@@ -395,7 +397,7 @@ def mix(
     ``original`` is read only when its level is above 0. ``length_s`` pads with silence or cuts
     the result to that length (the clip's); without it the result is as long as the longer
     input. With ``settings.loudness_lufs`` the mix is measured first, then moved to the target
-    (see the module's docstring), so the inputs are read twice.
+    (see the module's docstring): the mix is made once and kept beside ``dest`` meanwhile.
     """
     with_original = original is not None and settings.uses_original
     channels = channels_of(generated)
@@ -404,11 +406,13 @@ def mix(
     layout = layout_for(channels)
     length = round(length_s * WORK_RATE) if length_s is not None else None
     expected = length or round((duration_of(generated) or 1.0) * WORK_RATE)
-    passes = 2 if settings.loudness_lufs is not None else 1
+    mixed_to = 0.7 if settings.loudness_lufs is not None else 1.0
 
-    def run(extra: Sequence[tuple[str, dict[str, str]]], share: int) -> Iterator[av.AudioFrame]:
+    def mixed() -> Iterator[av.AudioFrame]:
         graph, gen_src, orig_src, out = _mix_graph(layout, settings, with_original, length)
-        sink = _sink(graph, _chain(graph, out, *extra), layout)
+        if settings.loudness_lufs is not None:
+            out = _chain(graph, out, ("ebur128", {"metadata": "1", "peak": "true"}))
+        sink = _sink(graph, out, layout)
         sources = [(gen_src, frames_of(decode_chunks(generated, layout, cancel=cancel), layout))]
         if orig_src is not None and original is not None:
             chunks = decode_chunks(original, layout, cancel=cancel)
@@ -417,34 +421,81 @@ def mix(
         for frame in run_graph(sources, sink, cancel):
             done += frame.samples
             if progress is not None:
-                progress(min(1.0, (share + done / max(1, expected)) / passes))
+                progress(mixed_to * min(1.0, done / max(1, expected)))
             yield frame
 
-    extra: list[tuple[str, dict[str, str]]] = []
-    if settings.loudness_lufs is not None:
-        measured = _Loudness()
-        for frame in run([("ebur128", {"metadata": "1", "peak": "true"})], 0):
-            measured.read(frame)
-        extra = _normalise_nodes(measured, settings.loudness_lufs)
-    with WavWriter(dest, layout) as writer:
-        for frame in run(extra, passes - 1):
-            writer.write_frame(frame)
+    target = settings.loudness_lufs
+    if target is None:
+        with WavWriter(dest, layout) as writer:
+            for frame in mixed():
+                writer.write_frame(frame)
+    else:
+        # The mix is made once, measured on the way, and kept beside ``dest`` until its gain is
+        # known (the ``.part`` name is what the crash sweep removes).
+        staged = Path(dest).with_name(f".{Path(dest).name}.mix.part")
+        try:
+            measured = _Loudness()
+            with WavWriter(staged, layout) as writer:
+                for frame in mixed():
+                    measured.read(frame)
+                    writer.write_frame(frame)
+            _normalise(staged, dest, layout, measured, target, progress, cancel)
+        finally:
+            staged.unlink(missing_ok=True)
     if progress is not None:
         progress(1.0)
     return Path(dest)
 
 
-def _normalise_nodes(measured: _Loudness, target: float) -> list[tuple[str, dict[str, str]]]:
-    """The filters that move a sound measured as ``measured`` to ``target`` LUFS."""
+def _normalise(
+    source: Path,
+    dest: Path,
+    layout: str,
+    measured: _Loudness,
+    target: float,
+    progress: Callable[[float], None] | None,
+    cancel: CancelToken | None,
+) -> None:
+    """Write ``source`` (measured as ``measured``) moved to ``target`` LUFS into ``dest``."""
+
+    def through(nodes: Sequence[tuple[str, dict[str, str]]]) -> Iterator[av.AudioFrame]:
+        graph = Graph()
+        start = _source(graph, layout)
+        sink = _sink(graph, _chain(graph, start, *nodes), layout)
+        yield from run_graph(
+            [(start, frames_of(decode_chunks(source, layout), layout))], sink, cancel
+        )
+
+    nodes: list[tuple[str, dict[str, str]]] = []
     if measured.integrated is None:
         log.info("Loudness not normalised: the sound is silent")
-        return []
-    gain = target - measured.integrated
-    nodes: list[tuple[str, dict[str, str]]] = [("volume", {"volume": f"{gain:.4f}dB"})]
-    if measured.true_peak_db + gain > TRUE_PEAK_DBTP:
+    else:
+        gain = target - measured.integrated
+        nodes = _normalise_nodes(gain, measured.true_peak_db)
+        # Limiting takes some loudness away: measure again and make up for it (twice at most).
+        for _ in range(_MAKE_UP_ROUNDS if len(nodes) > 1 else 0):
+            limited = _Loudness()
+            for frame in through([*nodes, ("ebur128", {"metadata": "1"})]):
+                limited.read(frame)
+            if limited.integrated is None or abs(target - limited.integrated) <= 0.3:
+                break
+            gain += target - limited.integrated
+            nodes = _normalise_nodes(gain, measured.true_peak_db)
+    total = max(1, round((duration_of(source) or 1.0) * WORK_RATE))
+    with WavWriter(dest, layout) as writer:
+        for frame in through(nodes):
+            writer.write_frame(frame)
+            if progress is not None:
+                progress(0.7 + 0.3 * min(1.0, writer.samples_written / total))
+
+
+def _normalise_nodes(gain_db: float, true_peak_db: float) -> list[tuple[str, dict[str, str]]]:
+    """The filters that raise a sound by ``gain_db`` and hold its true peak to −1 dBTP."""
+    nodes: list[tuple[str, dict[str, str]]] = [("volume", {"volume": f"{gain_db:.4f}dB"})]
+    if true_peak_db + gain_db > TRUE_PEAK_DBTP:
         log.info(
             "Loudness %+.1f dB would peak at %.1f dBTP: limiting to %.1f dBTP",
-            gain, measured.true_peak_db + gain, TRUE_PEAK_DBTP,
+            gain_db, true_peak_db + gain_db, TRUE_PEAK_DBTP,
         )  # fmt: skip
         nodes += [
             ("aresample", {"out_sample_rate": str(_OVERSAMPLED)}),
