@@ -278,19 +278,47 @@ def plan_clip(
 
 
 def keyframe_times(path: Path) -> tuple[float, ...]:
-    """The video's keyframe times in seconds from the clip's start, read from its packets."""
+    """The video's keyframe times in seconds from the clip's start.
+
+    An MP4/MOV index lists every sample, so where frames are not reordered (no B-frames: a
+    sample's decode time is its presentation time) the keyframes are read from it without
+    touching the data. Otherwise the packets are demuxed (read, never decoded).
+    """
     with av.open(str(path)) as container:
         stream = _video_stream(container)
-        if stream is None:
+        if stream is None or stream.time_base is None:
             return ()
-        stream.codec_context.skip_frame = "NONKEY"  # nothing is decoded; cheap insurance
         origin = _origin(container)
+        base = stream.time_base
+        from_index = _keyframes_from_index(container, stream)
+        if from_index is not None:
+            return tuple(sorted(float(ts * base) - origin for ts in from_index))
         times = [
-            float(packet.pts * packet.time_base) - origin
+            float(packet.pts * base) - origin
             for packet in container.demux(stream)
-            if packet.is_keyframe and packet.pts is not None and packet.time_base is not None
+            if packet.is_keyframe and packet.pts is not None
         ]
     return tuple(sorted(times))
+
+
+def _keyframes_from_index(container: Any, stream: Any) -> list[int] | None:
+    """Keyframe timestamps from the container's sample index, or None when it cannot tell."""
+    if stream.codec_context.has_b_frames or "mp4" not in container.format.name.split(","):
+        return None
+    try:
+        entries = stream.index_entries
+        count = len(entries)
+        if count < 2:
+            return None
+        keys = [entry.timestamp for entry in entries if entry.is_keyframe]
+        first = next((p for p in container.demux(stream) if p.pts is not None and p.size), None)
+    except (AttributeError, av.FFmpegError):
+        return None
+    if first is None or not keys:
+        return None
+    # The index holds decode times; without reordering they are the presentation times,
+    # shifted by the edit list the first packet shows.
+    return [first.pts - entries[0].timestamp + k for k in keys]
 
 
 def _problem(probe: ProbeResult, duration: float | None, max_length_s: float) -> str:
