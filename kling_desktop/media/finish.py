@@ -35,6 +35,7 @@ from kling_desktop.media.sound import (
     frames_of,
     layout_for,
     read_samples,
+    start_of,
 )
 
 log = logging.getLogger(__name__)
@@ -269,7 +270,7 @@ def remux(
             av.open(handle, mode="w", format=_FORMATS[extension]) as out,
         ):
             for key, value in source.metadata.items():
-                if key not in _OWN_TAGS:
+                if key.lower() not in _OWN_TAGS:
                     out.metadata[key] = value
             picture: av.stream.Stream
             if encode:
@@ -282,7 +283,8 @@ def remux(
             audio.bit_rate = _AAC_BIT_RATE[channels if channels in (1, 2) else 2]
             # The sound is small next to the picture: encode it first, then lay its packets
             # between the picture's in time order so players never wait for either.
-            sound_packets = list(_encode_sound(sound, audio, layout, length_s, cancel))
+            offset = round(start_of(source) * WORK_RATE)
+            sound_packets = list(_encode_sound(sound, audio, layout, length_s, offset, cancel))
             waiting = iter(sound_packets)
             pending = next(waiting, None)
             pictures = (
@@ -342,9 +344,11 @@ def _encode_sound(
     stream: av.audio.stream.AudioStream,
     layout: str,
     length_s: float,
+    offset: int,
     cancel: CancelToken | None,
 ) -> Iterator[Packet]:
-    """``sound`` cut or padded with silence to ``length_s``, encoded by ``stream``."""
+    """``sound`` cut or padded with silence to ``length_s``, encoded by ``stream`` from
+    ``offset`` (samples: where the original's timeline starts)."""
     width = (1 if layout == "mono" else 2) * 4
     wanted = round(length_s * WORK_RATE) * width
 
@@ -362,6 +366,7 @@ def _encode_sound(
             left -= step
 
     for frame in frames_of(exact(), layout):
+        frame.pts = (frame.pts or 0) + offset
         yield from stream.encode(frame)
     yield from stream.encode(None)
 

@@ -104,6 +104,13 @@ def layout_for(channels: int) -> str:
     return "mono" if channels == 1 else "stereo"
 
 
+def start_of(container: av.container.InputContainer) -> float:
+    """Where a file's timeline begins, in seconds: 0 for most files; an MPEG-TS recording may
+    start at any time, and its sound and picture are placed from there."""
+    start = container.start_time
+    return max(0.0, start / av.time_base) if start is not None else 0.0
+
+
 def decode_chunks(
     path: Path,
     layout: str,
@@ -113,8 +120,9 @@ def decode_chunks(
 ) -> Iterator[bytes]:
     """The first audio stream of ``path`` as packed float32 bytes in ``layout`` at ``rate``.
 
-    The sound is placed on the file's own timeline: a stream that starts late is preceded by
-    silence, samples before time 0 (encoder priming a file did not trim) are dropped.
+    The sound is placed on the file's own timeline, counted from its start (:func:`start_of`):
+    a stream that starts late is preceded by silence, samples before the start (encoder
+    priming a file did not trim) are dropped.
     """
     channels = 1 if layout == "mono" else 2
     frame_bytes = channels * _SAMPLE_BYTES
@@ -123,6 +131,7 @@ def decode_chunks(
         if stream is None:
             return
         resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
+        origin = start_of(container)
         skip: int | None = None  # bytes still to drop (negative: silence to add first)
 
         def emit(frames: Sequence[av.AudioFrame]) -> Iterator[bytes]:
@@ -130,7 +139,7 @@ def decode_chunks(
             for out in frames:
                 data = bytes(out.planes[0])[: out.samples * frame_bytes]
                 if skip is None:
-                    start = out.time if out.time is not None else 0.0
+                    start = (out.time if out.time is not None else 0.0) - origin
                     skip = round(start * rate) * -frame_bytes
                     if skip < 0:
                         yield bytes(-skip)

@@ -204,6 +204,32 @@ def test_remux_keeps_the_rotation(tmp_path: Path, kling_sound: Path) -> None:
     assert probe(result).display_width == 96
 
 
+def test_a_recording_that_starts_late_keeps_picture_and_sound_together(
+    tmp_path: Path, kling_sound: Path
+) -> None:
+    """An MPEG-TS recording whose timeline starts at 10 s: the sound goes under the picture."""
+    original = write_video(
+        tmp_path / "camera.ts", 4.0, codec="libx264", fmt="mpegts", audio_expr=tone(440.0),
+        options={"output_ts_offset": "10"},
+    )  # fmt: skip
+    with av.open(str(original)) as container:
+        assert container.start_time is not None and container.start_time / av.time_base > 9.9
+    own = sound.extract_audio(original, tmp_path / "own.wav")
+    assert own is not None and sound.duration_of(own) == pytest.approx(4.0, abs=0.05)
+    result = remux(original, kling_sound, tmp_path / "camera.sound")
+    with av.open(str(result)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert video.start_time is not None and audio.start_time is not None
+        assert video.time_base is not None and audio.time_base is not None
+        starts = (
+            float(video.start_time * video.time_base),
+            float(audio.start_time * audio.time_base),
+        )
+        assert starts[0] == pytest.approx(starts[1], abs=0.1)
+    assert stream_seconds(result, "audio") == pytest.approx(4.0, abs=0.1)
+    assert frame_count(result) == frame_count(original)
+
+
 def test_remux_pads_a_short_sound_and_cuts_a_long_one(tmp_path: Path) -> None:
     original = make_clip(tmp_path / "clip.mp4", 5.0, audio=True)
     short = write_sound(tmp_path / "short.wav", 3.0, tone(1000.0))

@@ -78,10 +78,12 @@ def write_video(
     pix_fmt: str = "yuv420p",
     rotation: int | None = None,
     audio_expr: str | None = None,
+    options: dict[str, str] | None = None,
 ) -> Path:
-    """A test picture in ``codec``/``fmt`` (and a sound from ``audio_expr``, AAC)."""
+    """A test picture in ``codec``/``fmt`` (and a sound from ``audio_expr``, AAC); ``options``
+    go to the muxer (e.g. ``output_ts_offset``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w", format=fmt) as out:
+    with av.open(str(path), mode="w", format=fmt, options=options or {}) as out:
         stream = out.add_stream(codec, rate=fps)
         assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
