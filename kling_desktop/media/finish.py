@@ -132,6 +132,8 @@ def join_sound(
             main = max(0, seam - start)
             skip = min(main, max(0, writer.samples_written - start))
             body = audio[: main * width]
+            if len(body) < main * width:  # the sound runs out before the part ends
+                body.extend([0.0] * (main * width - len(body)))
             if fade_in:
                 _fade(body, width, 0, min(fade_in, len(body) // width), rising=True)
                 for i in range(min(len(carry), len(body))):
@@ -154,8 +156,6 @@ def join_sound(
                 end = min(have, main)
                 _fade(body, width, max(0, end - declick), end, rising=False)
                 fade_in = declick if not last else 0
-            if len(body) < main * width:
-                body.extend([0.0] * (main * width - len(body)))
             room = max(0, total - writer.samples_written)
             writer.write_bytes(body[skip * width : (skip + room) * width].tobytes())
             if progress is not None:

@@ -116,6 +116,17 @@ def test_pieces_in_any_order_and_stereo(tmp_path: Path) -> None:
     assert tone_db(window(samples, 2.5, 3.5), 1200.0) > -19
 
 
+def test_a_piece_shorter_than_its_part_leaves_silence_not_a_shift(tmp_path: Path) -> None:
+    short = write_sound(tmp_path / "a.wav", 2.5, tone(800.0))
+    after = write_sound(tmp_path / "b.wav", 3.0, tone(1200.0))
+    joined = join_sound(
+        [(short, Part(0, 0.0, 3.0)), (after, Part(1, 3.0, 6.0))], tmp_path / "j.wav", total_s=6.0
+    )
+    samples = read_mono(joined)
+    assert rms_db(window(samples, 2.55, 2.95)) == -math.inf
+    assert tone_db(window(samples, 4.0, 5.0), 1200.0) == pytest.approx(-18.06, abs=0.3)
+
+
 def test_join_needs_some_sound(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no part"):
         join_sound([], tmp_path / "x.wav", total_s=3.0)
