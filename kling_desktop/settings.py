@@ -47,6 +47,18 @@ class Settings:
         False, "Start paid Kling jobs as soon as clips are dropped (no confirmation)"
     )
     notifications: bool = _setting(True, "Notify when a batch ends")
+    # What the app makes of a clip on the computer (issues #12, #13); each job keeps its own.
+    max_length_s: float = _setting(
+        300.0, "Longest clip, split into parts (seconds)", minimum=21.0, maximum=3600.0
+    )
+    takes: int = _setting(1, "Takes per clip (each a paid Kling job)", minimum=1, maximum=4)
+    sound_volume: float = _setting(1.0, "Kling's sound level", minimum=0.0, maximum=2.0)
+    original_volume: float = _setting(0.0, "The clip's own sound level", minimum=0.0, maximum=2.0)
+    duck: bool = _setting(False, "Lower the clip's own sound while Kling's sound plays")
+    loudness_lufs: float = _setting(
+        0.0, "Loudness of the result (LUFS; 0: as made)", minimum=-70.0, maximum=0.0
+    )
+    export_audio: str = _setting("", "Also save the sound alone (wav, mp3; empty: no)")
 
     @classmethod
     def load(cls, path: Path) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from kling_desktop.cli import EXIT_USAGE
 from kling_desktop.cli.common import UsageError, choose_email, client_or_fail, fail_usage
@@ -12,6 +13,7 @@ from kling_desktop.cli.follow import core_app, follow, make_runner
 from kling_desktop.context import CommandContext
 from kling_desktop.jobs.model import JobOptions
 from kling_desktop.media.check import expand_inputs
+from kling_desktop.settings import Settings
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,9 +43,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             return fail_usage(UsageError(f"Cannot use {out} as the output folder: {exc}"))
         output = str(out.absolute())
-    options = JobOptions(
-        email=email, keep_original_sound=args.keep_original_sound, output_dir=output
-    )
+    options = job_options(args, ctx.settings, email=email, output_dir=output)
     core_app()
     try:
         store, runner = make_runner(ctx, "add-sound")
@@ -56,3 +56,47 @@ def run(args: argparse.Namespace) -> int:
         return follow(runner, lambda: ids, wait=args.wait, as_json=args.json)
     finally:
         store.close()
+
+
+def job_options(
+    args: argparse.Namespace, settings: Settings, *, email: str, output_dir: str
+) -> JobOptions:
+    """The job's options: what the command line says, else the settings' defaults."""
+
+    def given(name: str, default: object) -> object:
+        value = getattr(args, name, None)
+        return default if value is None else value
+
+    return JobOptions(
+        email=email,
+        keep_original_sound=args.keep_original_sound or settings.keep_original_sound,
+        output_dir=output_dir,
+        strict=bool(args.strict),
+        max_length_s=float(given("max_length", settings.max_length_s)),  # type: ignore[arg-type]
+        takes=int(given("takes", settings.takes)),  # type: ignore[call-overload]
+        **sound_options(args, settings),
+    )
+
+
+def sound_options(args: argparse.Namespace, settings: Settings | None = None) -> dict[str, Any]:
+    """The sound options given on the command line (with the settings' defaults, when
+    ``settings`` is given; without, only what was given — a remix changes only that)."""
+    out: dict[str, Any] = {}
+    defaults = {
+        "sound_volume": "sound_volume",
+        "original_volume": "original_volume",
+        "duck": "duck",
+        "loudness": "loudness_lufs",
+        "export_audio": "export_audio",
+    }
+    for arg, field in defaults.items():
+        value = getattr(args, arg, None)
+        if value is not None:
+            out[field] = value
+        elif settings is not None:
+            out[field] = getattr(settings, field)
+    if "loudness_lufs" in out and out["loudness_lufs"] in (0, 0.0):
+        out["loudness_lufs"] = None  # the settings' 0: off
+    if "export_audio" in out and out["export_audio"] is None:
+        out["export_audio"] = ""
+    return out

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kling_desktop.api import errors
 from kling_desktop.api.client import KlingClient
 from kling_desktop.cli import EXIT_USAGE
 from kling_desktop.context import CommandContext
-from kling_desktop.jobs import policy
+from kling_desktop.jobs import parts, policy
 from kling_desktop.jobs.model import Job
 
 
@@ -59,8 +59,8 @@ def choose_email(client: KlingClient, wanted: str | None, default: str) -> str:
     )
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    return {
+def job_json(job: Job, requests: Sequence[Job] = ()) -> dict[str, Any]:
+    out = {
         "id": job.id,
         "input": str(job.input_path),
         "state": job.state.value,
@@ -71,16 +71,31 @@ def job_json(job: Job) -> dict[str, Any]:
         # `kling-desktop retry` would do ("resubmit": only with --resubmit, a new paid job).
         "paid_submits": job.paid_submits,
         "confirmed_requests": job.confirmed_requests,
-        "retry": policy.retry_kind(job).value,
+        "retry": (
+            parts.retry_kind(job, requests) if job.requests else policy.retry_kind(job)
+        ).value,
     }
+    if job.requests:
+        # A clip of several paid requests (parts of a long clip, takes): each its own.
+        out["requests"] = [
+            {**job_json(r), "part": r.part_index + 1, "take": r.take_index + 1} for r in requests
+        ]
+        out["files"] = parts.outputs(job)
+    return out
 
 
-def print_jobs_json(jobs: Iterable[Job]) -> None:
-    print(json.dumps({"jobs": [job_json(j) for j in jobs]}, indent=2, ensure_ascii=False))
+def print_jobs_json(
+    jobs: Iterable[Job], requests: Callable[[int], Sequence[Job]] | None = None
+) -> None:
+    rows = [job_json(j, requests(j.id) if requests else ()) for j in jobs]
+    print(json.dumps({"jobs": rows}, indent=2, ensure_ascii=False))
 
 
 def job_line(job: Job, extra: str = "") -> str:
     text = f"[{job.id}] {job.name}: {job.state.label}"
+    plan = parts.plan_of(job) if job.requests else None
+    if plan is not None and plan.paid_jobs > 1:
+        text += f" ({plan.paid_jobs} parts)"
     if extra:
         text += f" · {extra}"
     if job.output_path and job.state.value == "done":

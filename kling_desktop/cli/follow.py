@@ -51,7 +51,9 @@ def make_runner(ctx: CommandContext, command: str = "") -> tuple[JobStore, JobRu
     take_lock(ctx, command)
     store = open_job_list(ctx.paths.database)
     try:
-        runner = JobRunner(store, ctx.client_source().factory, ctx.settings)
+        runner = JobRunner(
+            store, ctx.client_source().factory, ctx.settings, cache_dir=ctx.paths.cache_dir
+        )
     except sqlite3.Error as exc:
         store.close()
         raise UsageError(f"The job list {ctx.paths.database} could not be read: {exc}.") from exc
@@ -129,7 +131,7 @@ def follow(
             file=sys.stderr,
         )
     if as_json:
-        print_jobs_json(jobs)
+        print_jobs_json(jobs, runner.requests_of)
     elif not interrupted[0]:
         for job in jobs:
             print(job_line(job))

@@ -15,6 +15,7 @@ from pathlib import Path
 from kling_desktop.cli import EXIT_OK
 from kling_desktop.cli.common import UsageError, fail_usage, job_line, print_jobs_json
 from kling_desktop.instance import InstanceLock, describe_holder
+from kling_desktop.jobs import parts
 from kling_desktop.jobs.store import JobStore, StoreDamaged, StoreError
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import app_paths
@@ -65,11 +66,15 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return fail_usage(exc)
     print_notes(store)
+    clips = parts.listing(jobs)
     if args.json:
-        print_jobs_json(jobs)
-    elif not jobs:
+        requests = {clip.id: own for clip, own in clips}
+        print_jobs_json([clip for clip, _ in clips], lambda i: requests.get(i, []))
+    elif not clips:
         print("No jobs yet.")
     else:
-        for job in jobs:
-            print(job_line(job))
+        for clip, own in clips:
+            print(job_line(clip))
+            for request in own:
+                print(f"    {job_line(request)} ({parts.label(clip, request)})")
     return EXIT_OK

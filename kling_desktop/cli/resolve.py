@@ -75,7 +75,7 @@ def _found(runner: JobRunner, job: Job, task_id: int) -> tuple[Act | None, str]:
 
 
 def _resend(runner: JobRunner, job: Job) -> tuple[Act | None, str]:
-    kind = policy.retry_kind(job)
+    kind = runner.retry_kind(job.id)
     if kind is Kind.RESUBMIT:
         say(job, "sending a new paid Kling job for it.")
         return functools.partial(runner.resubmit, job.id), ""

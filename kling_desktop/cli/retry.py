@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         acts: dict[int, Callable[[], None]] = {}
         shown: list[int] = []
         for job in targets:
-            kind = policy.retry_kind(job)
+            kind = runner.retry_kind(job.id)
             if kind is Kind.NONE:
                 say(job, nothing_to_retry(job))
                 continue
@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
             if kind is not Kind.RESUBMIT:
                 acts[job.id] = functools.partial(runner.retry, job.id)
             elif args.resubmit:
-                say(job, "sending a new paid Kling job for it.")
+                n = runner.paid_to_resend(job.id)
+                say(job, f"sending {n} new paid Kling job{'s' if n != 1 else ''} for it.")
                 acts[job.id] = functools.partial(runner.resubmit, job.id)
             else:
                 say(job, needs_new_paid_job(job))

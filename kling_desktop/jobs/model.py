@@ -24,6 +24,11 @@ class JobState(enum.StrEnum):
     FAILED = "failed"
     UNCERTAIN = "uncertain"  # submit outcome unknown and no task found: the user decides
     STOPPED = "stopped"  # the user stopped tracking (Kling still runs and charges it)
+    # A clip made of several paid requests (parts of a long clip, takes, or a clip prepared
+    # on the computer): its requests are rows of their own (``parent_id``), and what the
+    # clip shows is derived from theirs (jobs/parts.py).
+    PARTS = "parts"
+    FINISHING = "finishing"  # every request is done: the result is put together locally
 
     @property
     def label(self) -> str:
@@ -54,18 +59,29 @@ _LABELS = {
     JobState.FAILED: "Failed",
     JobState.UNCERTAIN: "Needs your decision",
     JobState.STOPPED: "Tracking stopped",
+    JobState.PARTS: "Adding sound",
+    JobState.FINISHING: "Putting it together",
 }
 
 S = JobState
 _WAITING_FOR_USER = frozenset({S.READY, S.REJECTED, S.DONE, S.FAILED, S.UNCERTAIN, S.STOPPED})
 _ACTIVE = frozenset(
-    {S.CHECKING, S.QUEUED, S.UPLOADING, S.SUBMITTING, S.WAITING_SLOT, S.PROCESSING, S.DOWNLOADING}
+    {
+        S.CHECKING,
+        S.QUEUED,
+        S.UPLOADING,
+        S.SUBMITTING,
+        S.WAITING_SLOT,
+        S.PROCESSING,
+        S.DOWNLOADING,
+        S.FINISHING,
+    }
 )
 
 #: Every legal move. Anything else is a bug and raises :class:`IllegalTransition`.
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     S.CHECKING: frozenset({S.READY, S.REJECTED, S.QUEUED}),
-    S.READY: frozenset({S.QUEUED, S.CHECKING}),
+    S.READY: frozenset({S.QUEUED, S.CHECKING, S.PARTS}),
     S.REJECTED: frozenset({S.CHECKING}),
     S.QUEUED: frozenset({S.UPLOADING, S.SUBMITTING, S.FAILED, S.REJECTED, S.READY, S.CHECKING}),
     # An interrupted upload goes back to the queue: nothing was spent.
@@ -78,13 +94,19 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     S.WAITING_SLOT: frozenset({S.SUBMITTING, S.FAILED, S.READY}),
     S.PROCESSING: frozenset({S.DOWNLOADING, S.FAILED, S.STOPPED}),
     S.DOWNLOADING: frozenset({S.DONE, S.FAILED, S.PROCESSING}),
+    # Remixing a done clip rewrites its files, not its state.
     S.DONE: frozenset(),
     # Retry resumes at the step that failed: a job with a task id is never submitted again
     # by Retry (jobs/policy.py decides); QUEUED/SUBMITTING only spend a confirmed request.
-    S.FAILED: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.CHECKING}),
+    S.FAILED: frozenset(
+        {S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.CHECKING, S.FINISHING}
+    ),
     # A confirmed new paid request, or a task found later, or given up.
     S.UNCERTAIN: frozenset({S.QUEUED, S.SUBMITTING, S.PROCESSING, S.DOWNLOADING, S.FAILED}),
     S.STOPPED: frozenset({S.PROCESSING}),
+    # A clip of several requests: its own row only waits for them, then is put together.
+    S.PARTS: frozenset({S.FINISHING, S.READY}),
+    S.FINISHING: frozenset({S.DONE, S.FAILED, S.PARTS}),
 }
 
 
@@ -107,6 +129,27 @@ class JobOptions:
     reply_url: str = ""
     reply_ref: str = ""  # empty: the job's uid is sent, so a lost submit can be found again
     output_dir: str = ""  # empty: next to the original clip
+    # -- what the app makes of the clip on the computer (issues #12, #13) --
+    strict: bool = False  # only what Kling takes as it is: nothing converted, split, extended
+    max_length_s: float = 300.0  # the longest clip that is split into parts
+    takes: int = 1  # paid requests per part, each a different take of the sound
+    sound_volume: float = 1.0  # Kling's sound in the result, 0-2
+    original_volume: float = 0.0  # the clip's own sound in the result, 0-2
+    duck: bool = False  # lower the clip's own sound while Kling's is loud
+    loudness_lufs: float | None = None  # integrated loudness of the result; None: as made
+    export_audio: str = ""  # "", "wav" or "mp3": the sound alone beside the result
+    take: int = 0  # which take is the result (0-based); the others are kept beside it
+
+    @property
+    def plain_sound(self) -> bool:
+        """The result is Kling's own sound as it came (nothing to mix on the computer)."""
+        return (
+            self.sound_volume == 1.0
+            and self.original_volume == 0.0
+            and not self.duck
+            and self.loudness_lufs is None
+            and not self.export_audio
+        )
 
 
 @dataclass(frozen=True)
@@ -148,6 +191,17 @@ class Job:
     reconcile_attempts: int = 0
     #: Grows with every write: orders two snapshots of the job whatever the clock says.
     version: int = 0
+    #: A request of a clip made of several (``JobState.PARTS``): the clip's job id, the part
+    #: of the clip it covers and its take. None for a clip's own row.
+    parent_id: int | None = None
+    part_index: int = 0
+    take_index: int = 0
+    #: For a clip: how many requests it is made of (0: it is one request itself).
+    requests: int = 0
+    #: What the check decided the clip needs (media/prepare.py ``Plan`` as JSON).
+    plan: str = ""
+    #: The files a finished clip made beyond ``output_path`` (takes, audio), as JSON.
+    outputs: str = ""
 
     @property
     def email(self) -> str:

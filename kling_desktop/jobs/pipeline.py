@@ -58,9 +58,13 @@ class ResultInvalid(Exception):
 
 
 def check(job: Job) -> ClipVerdict:
+    """The clip against what Kling takes — and, unless the job is strict, what the app can
+    make of it on the computer (``verdict.plan``)."""
     from kling_desktop.media.check import check_clip
 
-    return check_clip(job.input_path)
+    return check_clip(
+        job.input_path, strict=job.options.strict, max_length_s=job.options.max_length_s
+    )
 
 
 def upload(client: KlingClient, job: Job, progress: ProgressFn | None, cancel: CancelToken) -> str:
@@ -71,12 +75,19 @@ def upload(client: KlingClient, job: Job, progress: ProgressFn | None, cancel: C
     return result.url
 
 
-def submit(client: KlingClient, job: Job) -> Task:
+def crop_flag(keep_original: bool, reading: str | None) -> bool:
+    """The ``cropVideoOriginalSound`` value that asks for ``keep_original``: the docs say
+    true keeps the clip's own sound; when the service was seen doing the opposite
+    (``reading == "removes"``), the opposite is sent."""
+    return keep_original if reading != "removes" else not keep_original
+
+
+def submit(client: KlingClient, job: Job, reading: str | None = None) -> Task:
     """Send the paid add-sound request once. The caller has persisted "submitting" first."""
     return client.add_sound(
         video=job.upload_url,
         email=job.email or None,
-        keep_original_sound=job.options.keep_original_sound,
+        keep_original_sound=crop_flag(job.options.keep_original_sound, reading),
         max_jobs=job.options.max_jobs,
         reply_url=job.options.reply_url or None,
         reply_ref=job.reply_ref,
@@ -162,7 +173,7 @@ def output_path(job: Job, output_folder: str = "") -> Path:
     kept) so that the result and the download's temporary file both fit the name limit.
     """
     folder = output_folder_for(job, output_folder)
-    stem = _safe_stem(job.input_path.stem)
+    stem = safe_stem(job.input_path.stem)
     n = 1
     while True:
         candidate = folder / result_name(stem, n)
@@ -188,7 +199,7 @@ def fit_name(base: str, tail: str) -> str:
     return base + tail
 
 
-def _safe_stem(stem: str) -> str:
+def safe_stem(stem: str) -> str:
     # The stem is the user's own file name, but keep path separators and controls out anyway.
     return re.sub(r"[\x00-\x1f/\\]", "_", stem) or "clip"
 

@@ -79,6 +79,7 @@ class Action(enum.StrEnum):
     POLL = "poll"
     DOWNLOAD = "download"
     WAIT_TOKEN = "wait_token"  # hold until the token or account is fixed
+    FINISH = "finish"  # put a clip of parts together on the computer (jobs/parts.py)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def confirm(job: Job) -> dict[str, Any]:
 
 def start(job: Job) -> dict[str, Any] | None:
     """ "Add sound" on a ready (or just checked) clip: confirm one request and queue it."""
-    if job.state not in (S.READY, S.CHECKING):
+    if job.state not in (S.READY, S.CHECKING) or job.requests:
         return None
     return {"state": S.QUEUED, **confirm(job)}
 
@@ -463,6 +464,8 @@ def next_action(job: Job, now: float) -> Decision:
         return Decision({}, Action.POLL)
     if state is S.DOWNLOADING:
         return Decision({}, Action.DOWNLOAD)
+    if state is S.FINISHING:
+        return Decision({}, Action.FINISH)
     return Decision()
 
 
@@ -473,10 +476,13 @@ class RetryKind(enum.StrEnum):
     TRACK = "track"  # look at the task again
     DOWNLOAD = "download"  # fetch the paid result again
     RESUBMIT = "resubmit"  # a NEW PAID job: only through resubmit(), which the user confirms
+    FINISH = "finish"  # put a clip of parts together again from what Kling already made
 
 
 def retry_kind(job: Job) -> RetryKind:
     state = job.state
+    if job.requests:  # a clip of parts never sends anything itself (jobs/parts.py)
+        return RetryKind.FINISH if state is S.FAILED else RetryKind.NONE
     if state is S.REJECTED:
         return RetryKind.CHECK
     if state is S.STOPPED:
@@ -513,7 +519,25 @@ def retry(job: Job) -> Decision:
             {**_CLEAR, "state": S.QUEUED, "upload_attempts": 0, "slot_wait_since": None},
             Action.SEND,
         )
+    if kind is RetryKind.FINISH:
+        return Decision({**_CLEAR, "state": S.FINISHING}, Action.FINISH)
     return Decision()
+
+
+def after_finish_error(job: Job, exc: BaseException) -> Decision:
+    """Putting a clip together failed: nothing was paid, Retry does it again."""
+    if job.state is not S.FINISHING:
+        return Decision()
+    return Decision(
+        {
+            "state": S.FAILED,
+            "error_code": "finish_failed",
+            "error_message": (
+                f"Kling's sound is saved, but the result could not be put together: "
+                f"{sentence(exc)} Retry puts it together again (free)."
+            ),
+        }
+    )
 
 
 def resubmit(job: Job) -> Decision:

@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ from kling_desktop.jobs.model import Job, JobOptions, JobState, check_transition
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema from version ``index`` to ``index + 1``.
 _MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
@@ -98,6 +99,23 @@ def _v2(db: sqlite3.Connection) -> None:
         "OR state IN ('submitting', 'uncertain') "
         "OR (state = 'failed' AND submit_attempts > 0)"
     )
+
+
+@_migration
+def _v3(db: sqlite3.Connection) -> None:
+    """A clip made of several paid requests (parts of a long clip, takes): each request is a
+    row of its own pointing at the clip's row; and what the service was learned to do."""
+    for column in (
+        "parent_id INTEGER",
+        "part_index INTEGER NOT NULL DEFAULT 0",
+        "take_index INTEGER NOT NULL DEFAULT 0",
+        "requests INTEGER NOT NULL DEFAULT 0",
+        "plan TEXT NOT NULL DEFAULT ''",
+        "outputs TEXT NOT NULL DEFAULT ''",
+    ):
+        db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
+    db.execute("CREATE INDEX jobs_parent ON jobs(parent_id)")
+    db.execute("CREATE TABLE facts (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
 # The table has one column per Job field (options as JSON).
@@ -410,7 +428,8 @@ class JobStore:
 
     def remove_many(self, job_ids: Sequence[int]) -> tuple[list[Job], list[Job]]:
         """Forget jobs, decided on the rows as stored: a job whose paid request is being sent
-        (stored "submitting") is kept. Returns (removed, kept) as they were stored — the
+        (stored "submitting") is kept. A clip goes with its requests, or (one of them being
+        sent) stays with all of them. Returns (removed, kept) as they were stored — the
         removed ones are what Undo puts back."""
         with self._tx() as db:
             removed, kept = [], []
@@ -418,12 +437,117 @@ class JobStore:
                 current = self.get(job_id)
                 if current is None:
                     continue
-                if current.state is JobState.SUBMITTING:
+                family = [current, *self.children(job_id)]
+                if any(job.state is JobState.SUBMITTING for job in family):
                     kept.append(current)
                     continue
-                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-                removed.append(current)
+                for job in family:
+                    db.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+                removed.extend(family)
             return removed, kept
+
+    def children(self, parent_id: int) -> list[Job]:
+        """The requests of a clip made of several (part, then take, order)."""
+        with self._lock:
+            rows = self._db.execute(
+                _SELECT + " WHERE parent_id = ? ORDER BY part_index, take_index, id",
+                (parent_id,),
+            ).fetchall()
+        return [j for j in self._jobs(rows) if j is not None]
+
+    def start_parts(
+        self,
+        parent_id: int,
+        requests: Callable[[Job], Sequence[Job]],
+        parent_changes: Callable[[int], dict[str, Any]],
+    ) -> tuple[Job, list[Job]]:
+        """Turn a ready clip into its paid requests, in one transaction: ``requests(clip)``
+        says which rows to add (each carries its own confirmed request), and the clip's row
+        takes ``parent_changes(how many)``. Nothing happens unless the clip is still ready."""
+        with self._tx() as db:
+            current = self.get(parent_id)
+            if current is None:
+                raise JobGone(f"job {parent_id} is gone")
+            if current.state is not JobState.READY or self.children(parent_id):
+                return current, []
+            added = []
+            for job in requests(current):
+                values = _to_row(job)
+                del values["id"]
+                cur = db.execute(
+                    f"INSERT INTO jobs ({', '.join(values)}) VALUES "
+                    f"({', '.join('?' * len(values))})",
+                    list(values.values()),
+                )
+                added.append(job.replace(id=int(cur.lastrowid or 0)))
+            if not added:
+                return current, []
+            changes = parent_changes(len(added))
+            if "state" in changes:
+                check_transition(parent_id, current.state, changes["state"])
+            return self._write(current, **changes), added
+
+    def as_parts(self, job_id: int, cache_dir: Path) -> list[Job]:
+        """A done clip that was one request itself becomes a clip of one part, so that it can
+        be remixed: Kling's result is copied to the cache (it is the sound to remix from) and
+        the request's paid history moves to the new request's row. Returns the new row
+        ([] when there is nothing to do)."""
+        from kling_desktop.jobs import parts
+
+        with self._tx() as db:
+            current = self.get(job_id)
+            if current is None:
+                raise JobGone(f"job {job_id} is gone")
+            if current.requests or current.state is not JobState.DONE:
+                return []
+            if current.output_path is None or not current.output_path.is_file():
+                raise StoreError(f"The result of job {job_id} is gone; there is nothing to remix.")
+            where = parts.folder(cache_dir, current)
+            where.mkdir(parents=True, exist_ok=True)
+            kept = where / "part1.sound.mp4"
+            shutil.copy2(current.output_path, kept)
+            request = current.replace(
+                id=0,
+                uid=uuid.uuid4().hex,
+                parent_id=job_id,
+                part_index=0,
+                take_index=0,
+                input_path=where / "part1.mp4",
+                output_path=kept,
+                requests=0,
+                plan="",
+                outputs="",
+                options=dataclasses.replace(current.options, output_dir=str(where)),
+            )
+            values = _to_row(request)
+            del values["id"]
+            cur = db.execute(
+                f"INSERT INTO jobs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                list(values.values()),
+            )
+            request = request.replace(id=int(cur.lastrowid or 0))
+            plan = current.plan or parts.whole_clip_plan(current.duration_s or 0.0)
+            self._write(
+                current,
+                requests=1,
+                plan=plan,
+                task_id=None,
+                work_id=None,
+                result_url="",
+                confirmed_requests=0,
+                paid_submits=0,
+            )
+            return [request]
+
+    def fact(self, name: str) -> str | None:
+        """Something the app learned about the service (e.g. how it reads a flag)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM facts WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def learn(self, name: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO facts (name, value) VALUES (?, ?)", (name, value))
 
     def apply_many(
         self, job_ids: Sequence[int], decide: Callable[[Job], dict[str, Any] | None]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from kling_desktop.cancel import Cancelled, CancelToken
-from kling_desktop.jobs import pipeline, policy
+from kling_desktop.jobs import parts, pipeline, policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.policy import Action, Decision
 from kling_desktop.jobs.store import JobGone, JobStore
@@ -100,6 +100,7 @@ class JobRunner(QObject):
         transfer_backoff_s: float = 2.0,
         reconcile_backoff_s: float = policy.RECONCILE_BACKOFF.base_s,
         clock: Callable[[], float] = time.time,
+        cache_dir: Path | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -131,6 +132,9 @@ class JobRunner(QObject):
         self._transfer_pool = _pool(settings.concurrency)
         self._net_pool = _pool(4)
         self._db_pool = _pool(1)
+        # Putting clips of parts together (decoding, mixing, muxing): one at a time.
+        self._finish_pool = _pool(1)
+        self._cache_dir = cache_dir or store.path.parent / "cache"
         self._store_wait = threading.Event()  # set at shutdown: stop waiting for a lock
         self._calls_out = 0  # work handed to a pool whose outcome has not been handled yet
         self._removed_rows: dict[int, Job] = {}  # the store thread's: rows Undo puts back
@@ -142,6 +146,7 @@ class JobRunner(QObject):
             store,
             settings,
             self._relay,
+            cache_dir=self._cache_dir,
             clock=clock,
             transfer_backoff=policy.Backoff(base_s=transfer_backoff_s, cap_s=60.0, jitter=0.2),
             reconcile_backoff=dataclasses.replace(
@@ -156,12 +161,53 @@ class JobRunner(QObject):
     # -- reading --------------------------------------------------------------------------
 
     def jobs(self) -> list[Job]:
+        """The user's clips, as they show them: a clip of parts with its requests' state
+        (:func:`jobs.parts.view`); the requests themselves are :meth:`requests_of`."""
+        return [
+            self._view(self._jobs[k]) for k in sorted(self._jobs) if self._jobs[k].parent_id is None
+        ]
+
+    def _all(self) -> list[Job]:
+        """Every row as stored, requests of clips of parts too (the engine's own view)."""
         return [self._jobs[k] for k in sorted(self._jobs)]
 
     def job(self, job_id: int) -> Job | None:
-        return self._jobs.get(job_id)
+        job = self._jobs.get(job_id)
+        return self._view(job) if job is not None else None
+
+    def requests_of(self, job_id: int) -> list[Job]:
+        """The paid requests of a clip of parts (part, then take, order); [] for a clip that is
+        one request itself."""
+        return sorted(
+            (j for j in self._jobs.values() if j.parent_id == job_id),
+            key=lambda j: (j.part_index, j.take_index, j.id),
+        )
+
+    def paid_to_resend(self, job_id: int) -> int:
+        """How many new paid Kling jobs :meth:`resubmit` would start for this job."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return 0
+        if job.requests:
+            return len(parts.to_resubmit(self.requests_of(job_id)))
+        return 1 if policy.retry_kind(job) is policy.RetryKind.RESUBMIT else 0
+
+    def paid_to_start(self, job_id: int) -> int:
+        """How many paid Kling jobs "Add sound" starts for a ready clip."""
+        job = self._jobs.get(job_id)
+        return parts.paid_requests(job) if job is not None else 0
+
+    def _view(self, job: Job) -> Job:
+        return parts.view(job, self.requests_of(job.id)) if job.requests else job
+
+    def _family(self, job_id: int) -> list[int]:
+        """A job's id, and its requests' ids when it is a clip of parts."""
+        return [job_id, *(r.id for r in self.requests_of(job_id))]
 
     def progress(self, job_id: int) -> Progress:
+        job = self._jobs.get(job_id)
+        if job is not None and job.requests and job.state is S.PARTS:
+            return self._parts_progress(job)
         progress = self._progress.get(job_id)
         if progress is not None:
             return progress
@@ -172,13 +218,50 @@ class JobRunner(QObject):
             return Progress(None, "Waiting for a working API token")
         return Progress()
 
+    def _parts_progress(self, clip: Job) -> Progress:
+        requests = self.requests_of(clip.id)
+        shown = parts.summary(clip, requests)
+        fractions = []
+        for request in requests:
+            own = self._progress.get(request.id)
+            if request.state is S.DONE:
+                fractions.append(1.0)
+            elif (
+                own is not None
+                and own.fraction is not None
+                and request.state
+                in (
+                    S.QUEUED,
+                    S.UPLOADING,
+                    S.DOWNLOADING,
+                )
+            ):
+                fractions.append(own.fraction * 0.3 if request.state is not S.DOWNLOADING else 0.9)
+            elif request.state in (S.PROCESSING, S.SUBMITTING, S.WAITING_SLOT):
+                fractions.append(0.5)
+            else:
+                fractions.append(0.0)
+        fraction = sum(fractions) / len(fractions) if fractions else None
+        text = shown.text
+        if shown.shown is not None and shown.shown.state.is_active:
+            own = self._progress.get(shown.shown.id)
+            what = own.text if own is not None and own.text else shown.shown.state.label
+            which = parts.label(clip, shown.shown)
+            text = f"{which[:1].upper()}{which[1:]}: {what} · {text}" if which else what
+        since = shown.shown.submitted_at if shown.shown is not None else None
+        return Progress(fraction, text, since)
+
     def is_idle(self) -> bool:
         return not any(job.state.is_active for job in self._jobs.values())
 
     def retry_kind(self, job_id: int) -> policy.RetryKind:
         """What Retry would do for the job; RESUBMIT means only a confirmed new paid job."""
         job = self._jobs.get(job_id)
-        return policy.retry_kind(job) if job is not None else policy.RetryKind.NONE
+        if job is None:
+            return policy.RetryKind.NONE
+        if job.requests:
+            return parts.retry_kind(job, self.requests_of(job_id))
+        return policy.retry_kind(job)
 
     # -- user actions (each written by the store thread, never this one) -----------------
 
@@ -215,13 +298,31 @@ class JobRunner(QObject):
             job = self._jobs.get(job_id)
             if job is not None and job.state is S.CHECKING:
                 self._start_after_check.add(job_id)
+        # A clip of parts that was taken back to ready: its requests go again.
+        for job_id in ids:
+            job = self._jobs.get(job_id)
+            if job is not None and job.requests and job.state is S.PARTS:
+                ready.extend(r.id for r in self.requests_of(job_id) if r.state is S.READY)
         if not ready:
             return
+        cache, now = self._cache_dir, self._clock()
 
         def work() -> list[Job]:
-            return self._store.apply_many(ready, policy.start)  # one sync for the batch
+            single = [i for i in ready if not parts.needs_parts(self._stored_or(i))]
+            jobs = self._store.apply_many(single, policy.start)  # one sync for the batch
+            for job_id in ready:
+                if job_id in single:
+                    continue
+                clip, requests = self._store.start_parts(
+                    job_id, lambda clip: parts.requests_for(clip, cache, now), parts.started
+                )
+                jobs.extend([clip, *requests])
+            return jobs
 
         def started(jobs: list[Job]) -> None:
+            for job in jobs:  # a clip's new requests first: the clip shows theirs
+                if job.id not in self._jobs and job.parent_id in self._jobs:
+                    self._jobs[job.id] = job
             for job in jobs:
                 if job.state is S.QUEUED:
                     self._batch.add(job.id)
@@ -230,11 +331,19 @@ class JobRunner(QObject):
 
         self._call(self._db_pool, work, started, self._store_failed)
 
+    def _stored_or(self, job_id: int) -> Job:
+        """The job as the store holds it (store thread), else as this runner last saw it."""
+        return self._store.get(job_id) or self._jobs[job_id]
+
     def retry(self, job_id: int) -> None:
         """Pick a failed job up where it stopped, at no new cost. A job that would need a new
         paid request (see :meth:`retry_kind`) is left alone: that is :meth:`resubmit`."""
         job = self._jobs.get(job_id)
         if job is None or job_id in self._busy:
+            return
+        if job.requests and job.state is S.PARTS:  # each request that can go on, for free
+            for request in self.requests_of(job_id):
+                self.retry(request.id)
             return
         if policy.retry_kind(job) in (policy.RetryKind.NONE, policy.RetryKind.RESUBMIT):
             return
@@ -243,7 +352,7 @@ class JobRunner(QObject):
 
     def retry_all_failed(self) -> None:
         for job in self.jobs():
-            if job.state is S.FAILED:
+            if job.state in (S.FAILED, S.STOPPED):
                 self.retry(job.id)
 
     def resubmit(self, job_id: int) -> None:
@@ -252,11 +361,21 @@ class JobRunner(QObject):
         job = self._jobs.get(job_id)
         if job is None or job_id in self._busy:
             return
+        if job.requests:  # the requests Kling failed or lost: one new paid job each
+            for request in parts.to_resubmit(self.requests_of(job_id)):
+                self.resubmit(request.id)
+            return
         self._cancel_timer(job_id)  # an uncertain job's own look-ups stop here
         self._batch.add(job_id)
         self._decide(job_id, policy.resubmit)
 
     def resolve_uncertain(self, job_id: int, *, resubmit: bool) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.requests:
+            for request in self.requests_of(job_id):
+                if request.state is S.UNCERTAIN:
+                    self.resolve_uncertain(request.id, resubmit=resubmit)
+            return
         if resubmit:
             self.resubmit(job_id)
         else:
@@ -264,7 +383,14 @@ class JobRunner(QObject):
             self._decide(job_id, policy.give_up)
 
     def found(self, job_id: int, task_id: int) -> None:
-        """The user says which Kling task is this job's: track it (free)."""
+        """The user says which Kling task is this job's: track it (free). For a clip of
+        parts, it is its first request that needs one."""
+        job = self._jobs.get(job_id)
+        if job is not None and job.requests:
+            lost = [r for r in self.requests_of(job_id) if r.state in (S.UNCERTAIN, S.FAILED)]
+            if lost:
+                self.found(lost[0].id, task_id)
+            return
         self._cancel_timer(job_id)
         self._batch.add(job_id)
         self._decide(job_id, lambda job: policy.found(job, task_id))
@@ -273,6 +399,10 @@ class JobRunner(QObject):
         """Take back a clip that has not left the computer (queued, uploading, waiting for a
         token or a slot): it goes back to Ready and nothing is spent."""
         job = self._jobs.get(job_id)
+        if job is not None and job.requests:
+            for request in self.requests_of(job_id):
+                self.cancel(request.id)
+            return
         if job is None or job.state not in (S.QUEUED, S.UPLOADING, S.WAITING_SLOT):
             return
         token = self._busy.get(job_id)
@@ -291,6 +421,10 @@ class JobRunner(QObject):
     def stop_tracking(self, job_id: int) -> None:
         """Ask useapi.net to stop tracking the task. Kling still runs and charges it."""
         job = self._jobs.get(job_id)
+        if job is not None and job.requests:
+            for request in self.requests_of(job_id):
+                self.stop_tracking(request.id)
+            return
         if job is None or job.state is not S.PROCESSING or job.task_id is None:
             return
         self._cancel_timer(job_id)
@@ -313,7 +447,17 @@ class JobRunner(QObject):
         whose paid request is being sent this instant is kept. Returns the removed snapshots,
         for :meth:`restore` (Edit → Undo)."""
         removed = []
-        for job_id in job_ids:
+        asked = list(job_ids)
+        for job_id in list(asked):
+            job = self._jobs.get(job_id)
+            if job is None or not job.requests:
+                continue
+            family = self.requests_of(job_id)
+            if any(r.state is S.SUBMITTING and r.id in self._busy for r in family):
+                asked.remove(job_id)  # one of its paid requests is being sent this instant
+                continue
+            asked.extend(r.id for r in family)
+        for job_id in asked:
             job = self._jobs.get(job_id)
             if job is None or (job.state is S.SUBMITTING and job_id in self._busy):
                 continue
@@ -326,8 +470,9 @@ class JobRunner(QObject):
             self._not_before.pop(job_id, None)
             del self._jobs[job_id]
             self._progress.pop(job_id, None)
-            removed.append(job)
-            self.job_removed.emit(job_id)
+            if job.parent_id is None:
+                removed.append(job)
+                self.job_removed.emit(job_id)
         if removed:
             ids = [job.id for job in removed]
 
@@ -350,7 +495,27 @@ class JobRunner(QObject):
                 log.warning("job %s: kept, its paid request was being sent", job.id)
                 self._jobs[job.id] = job
                 self.job_added.emit(job)
+        self._reload_families(kept)
         self._resume_jobs(kept)
+
+    def _reload_families(self, clips: Sequence[Job]) -> None:
+        """Bring a clip's requests back with it (Undo, or a removal that was refused)."""
+        ids = [job.id for job in clips if job.requests]
+        if not ids:
+            return
+
+        def work() -> list[Job]:
+            return [r for i in ids for r in self._store.children(i)]
+
+        def back(requests: list[Job]) -> None:
+            for request in requests:
+                self._jobs.setdefault(request.id, request)
+            self._resume_jobs(requests)
+            for clip_id in ids:
+                if clip_id in self._jobs:
+                    self.job_changed.emit(self.job(clip_id))
+
+        self._call(self._db_pool, work, back, self._store_failed)
 
     def restore(self, jobs: Sequence[Job]) -> None:
         """Bring removed jobs back (Edit → Undo); they carry on where they were."""
@@ -359,25 +524,39 @@ class JobRunner(QObject):
             return
 
         def work() -> list[Job]:
-            # Runs after the removal on the same store thread: put back the stored rows.
-            return self._store.restore([self._removed_rows.pop(j.id, j) for j in jobs])
+            # Runs after the removal on the same store thread: put back the stored rows
+            # (a clip of parts with its requests).
+            rows = [self._removed_rows.pop(j.id, j) for j in jobs]
+            family = [
+                r
+                for i, r in list(self._removed_rows.items())
+                if r.parent_id in {j.id for j in jobs}
+            ]
+            for request in family:
+                self._removed_rows.pop(request.id, None)
+            return self._store.restore([*rows, *family])
 
         def back(restored: list[Job]) -> None:
             for job in restored:
                 self._jobs[job.id] = job
-                self.job_added.emit(job)
+            for job in restored:
+                if job.parent_id is None:
+                    self.job_added.emit(self._view(job))
             self._resume_jobs(restored)
 
         self._call(self._db_pool, work, back, self._store_failed)
 
     def resume(self) -> None:
         """Pick up every job an earlier run left unfinished (after a quit, crash or kill)."""
-        self._resume_jobs(self.jobs())
+        self._resume_jobs(self._all())
 
     def _resume_jobs(self, jobs: Iterable[Job]) -> None:
         now = self._clock()
         for job in jobs:
             if job.id in self._busy:
+                continue
+            if job.requests and job.state is S.PARTS:
+                self._finish_when_done(job.id)
                 continue
             decision = policy.next_action(job, now)
             if decision.action is Action.NONE:
@@ -396,7 +575,7 @@ class JobRunner(QObject):
         self._online = None
         self._paused_reason = ""
         self._pump()
-        for job in self.jobs():
+        for job in self._all():
             if job.state in (S.PROCESSING, S.WAITING_SLOT) and job.id not in self._busy:
                 self._schedule(
                     job.id,
@@ -411,7 +590,13 @@ class JobRunner(QObject):
         self._timers.stop()
         for token in self._busy.values():
             token.cancel()
-        for pool in (self._check_pool, self._transfer_pool, self._net_pool, self._db_pool):
+        for pool in (
+            self._check_pool,
+            self._transfer_pool,
+            self._net_pool,
+            self._finish_pool,
+            self._db_pool,
+        ):
             pool.clear()
             pool.waitForDone(wait_ms)
 
@@ -453,6 +638,8 @@ class JobRunner(QObject):
             self._schedule_poll(job.id, delay)
         elif action is Action.DOWNLOAD:
             self._schedule(job.id, delay, self._run_download)
+        elif action is Action.FINISH:
+            self._run_finish(job.id)
         elif action is Action.WAIT_TOKEN:
             self._set_online(False, decision.note)
             if job.state is S.PROCESSING:
@@ -475,7 +662,7 @@ class JobRunner(QObject):
             and self._jobs[job_id].state in (S.QUEUED, S.UPLOADING, S.DOWNLOADING)
         )
         now = time.monotonic()
-        for job in self.jobs():
+        for job in self._all():
             if transfers >= max(1, self._settings.concurrency):
                 break
             if job.state is S.QUEUED and job.id not in self._busy:
@@ -670,7 +857,7 @@ class JobRunner(QObject):
 
     def _wake_slot_waiters(self, email: str) -> None:
         """A finished job frees a Kling slot on its account: let waiting submits try soon."""
-        for job in self.jobs():
+        for job in self._all():
             if job.state is S.WAITING_SLOT and job.email == email and job.id not in self._busy:
                 self._schedule(job.id, random.uniform(0.5, 2.0), self._run_submit)
 
@@ -744,6 +931,57 @@ class JobRunner(QObject):
             on_error=self._later(60.0, self._run_download),
         )
 
+    def _run_finish(self, job_id: int) -> None:
+        """Put a clip of parts together, on its own one-thread pool (it decodes and mixes)."""
+        self._run(
+            job_id,
+            self._finish_pool,
+            lambda _c, token: self._steps.finish(token, job_id),
+            needs_client=False,
+        )
+
+    def remix(self, job_id: int, **options: Any) -> bool:
+        """Make a done clip's result again with other sound options (levels, loudness,
+        export, which take): free, nothing is sent to Kling. False when it cannot be
+        remixed (not done, or busy)."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not S.DONE or job_id in self._busy or job.parent_id:
+            return False
+        cache = self._cache_dir
+
+        def work(_client: Any, token: CancelToken) -> Outcome | Job:
+            self._store.update(
+                job_id, options=dataclasses.replace(self._stored_or(job_id).options, **options)
+            )
+            adopted = self._store.as_parts(job_id, cache)
+            for request in adopted:
+                self._relay.changed.emit(request)
+            return self._steps.finish(token, job_id, remix=True)
+
+        def failed(job_id: int, exc: BaseException) -> None:
+            self._progress[job_id] = Progress(None, f"Remix failed: {policy.sentence(exc)}")
+            self.job_progress.emit(job_id, self._progress[job_id])
+
+        self._run(job_id, self._finish_pool, work, on_error=failed, needs_client=False)
+        return True
+
+    def _finish_when_done(self, clip_id: int) -> None:
+        """Every request of a clip is done: put it together."""
+        clip = self._jobs.get(clip_id)
+        if clip is None or clip.state is not S.PARTS or clip_id in self._busy:
+            return
+        if not parts.all_done(self.requests_of(clip_id)):
+            return
+        self._batch.add(clip_id)
+        self._decide(
+            clip_id,
+            lambda j: (
+                Decision({"state": S.FINISHING}, Action.FINISH)
+                if j.state is S.PARTS
+                else Decision()
+            ),
+        )
+
     def _later(
         self, delay_s: float, action: Callable[[int], None]
     ) -> Callable[[int, BaseException], None]:
@@ -760,28 +998,51 @@ class JobRunner(QObject):
     @Slot(object)
     def _on_changed(self, job: Job) -> None:
         if job.id not in self._jobs:
-            return
+            if job.parent_id is None or job.parent_id not in self._jobs:
+                return
+            self._jobs[job.id] = job  # a request made on another thread (a remix)
         old = self._jobs[job.id]
         if job.version < old.version or job == old:
             return  # a late echo of an older snapshot, or a poll that changed nothing
         self._jobs[job.id] = job
+        if job.parent_id is not None:  # a request: the user sees its clip
+            if job.state is not old.state:
+                self._progress.pop(job.id, None)
+            clip = self._jobs.get(job.parent_id)
+            if clip is not None:
+                self.job_changed.emit(self._view(clip))
+                if job.state is S.DONE:
+                    self._finish_when_done(clip.id)
+            self._update_idle()
+            return
         if job.state is not old.state:
             self._progress.pop(job.id, None)
             if old.state is S.CHECKING and job.state is S.QUEUED:
                 self._start_after_check.discard(job.id)  # the check worker queued it
                 self._batch.add(job.id)
             elif job.state is S.READY and job.id in self._start_after_check:
-                # "Add sound" was pressed while the check was already running.
+                # "Add sound" was pressed while the check was already running (or the clip
+                # is a clip of parts, which its check never starts itself).
                 self._start_after_check.discard(job.id)
                 self._batch.add(job.id)
-                self._decide(job.id, lambda j: Decision(policy.start(j) or {}, Action.SEND))
-        self.job_changed.emit(job)
+                # Not shown as "ready": it is on its way (a caller waiting for jobs to
+                # settle would take "ready" for an end).
+                self._jobs[job.id] = job
+                self.start([job.id])
+                self._update_idle()
+                return
+        self.job_changed.emit(self._view(job))
         self._update_idle()
 
     @Slot(int, object)
     def _on_progress(self, job_id: int, progress: Progress) -> None:
-        if job_id in self._jobs:
-            self._progress[job_id] = progress
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        self._progress[job_id] = progress
+        if job.parent_id is not None and job.parent_id in self._jobs:
+            self.job_progress.emit(job.parent_id, self.progress(job.parent_id))
+        else:
             self.job_progress.emit(job_id, progress)
 
     def _set_online(self, online: bool, sentence: str = "") -> None:
@@ -799,7 +1060,8 @@ class JobRunner(QObject):
         self._idle = idle
         self.idle_changed.emit(idle)
         if idle and self._batch:
-            jobs = [self._jobs[i] for i in sorted(self._batch) if i in self._jobs]
+            clips = {self._jobs[i].parent_id or i for i in self._batch if i in self._jobs}
+            jobs = [self._view(self._jobs[i]) for i in sorted(clips) if i in self._jobs]
             self._batch.clear()
             summary = BatchSummary(
                 done=[j for j in jobs if j.state is S.DONE],

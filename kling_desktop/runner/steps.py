@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from kling_desktop.api import errors
 from kling_desktop.api.models import Task
 from kling_desktop.cancel import Cancelled, CancelToken
-from kling_desktop.jobs import pipeline, policy, preflight
+from kling_desktop.jobs import parts, pipeline, policy, preflight
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.policy import Action, Decision
 from kling_desktop.jobs.store import JobGone, JobStore, StoreError, SubmitNotAllowed
@@ -77,12 +77,14 @@ class Steps:
         settings: Settings,
         relay: Relay,
         *,
+        cache_dir: Path,
         clock: Callable[[], float],
         transfer_backoff: policy.Backoff,
         reconcile_backoff: policy.Backoff,
         shutting_down: Callable[[], bool],
     ) -> None:
         self._store, self._settings, self._relay, self._clock = store, settings, relay, clock
+        self.cache_dir = cache_dir
         self.transfer_backoff = transfer_backoff
         self._reconcile_backoff = reconcile_backoff
         self._shutting_down = shutting_down
@@ -113,6 +115,9 @@ class Steps:
         warnings = " ".join(p.message for p in verdict.problems if not _blocking(p))
         stat = _stat(job.input_path)
         seen = {"input_size": stat[0], "input_mtime": stat[1]} if stat else {}
+        plan = getattr(verdict, "plan", None)
+        if plan is not None:
+            seen["plan"] = plan.to_json()
         if not verdict.ok:
             blocking = [p for p in verdict.problems if _blocking(p)]
             return self._store.transition(
@@ -132,9 +137,9 @@ class Steps:
             if job.state is S.CHECKING and policy.may_submit(job):
                 # Sent back by preflight (the clip changed): still confirmed, so it goes on.
                 return {**fields, "state": S.QUEUED}
-            if start and job.paid_submits == 0:
+            if start and job.paid_submits == 0 and not parts.needs_parts(job.replace(**fields)):
                 return {**fields, **(policy.start(job) or {})}
-            return {**fields, "state": S.READY}
+            return {**fields, "state": S.READY}  # a clip of parts is started by the engine
 
         return self._store.apply(job_id, checked)
 
@@ -145,6 +150,11 @@ class Steps:
         job = self._store.get(job_id)
         if job is None or job.state is not S.QUEUED:
             return job
+        if job.parent_id is not None:  # one part of a clip: its upload is made here first
+            refused = self._prepare(job, token)
+            if refused is not None:
+                return refused
+            job = self._stored(job_id)
         # Before the upload and the paid submit: what would waste them (DESIGN §4.9).
         found = preflight.run(job, self._settings.output_folder)
         if not found.ok:
@@ -190,7 +200,7 @@ class Steps:
         self._relay.changed.emit(job)
         settings = self._settings
         try:
-            task = pipeline.submit(client, job)
+            task = pipeline.submit(client, job, self._store.fact(parts.CROP_FACT))
         except Exception as exc:
             error = exc
             log.warning("job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
@@ -306,8 +316,164 @@ class Steps:
                 job_id,
                 lambda j: policy.after_download_error(j, error, self._clock(), backoff=backoff),
             )
+        warning = self._learn_crop_reading(job, saved.path)
         return self._store.transition(
-            job_id, S.DONE, output_path=saved.path, result_kind=saved.kind
+            job_id,
+            S.DONE,
+            output_path=saved.path,
+            result_kind=saved.kind,
+            warnings=" ".join(w for w in (job.warnings, warning) if w),
+        )
+
+    # a clip of parts -------------------------------------------------------------------
+
+    def _prepare(self, job: Job, token: CancelToken) -> Outcome | None:
+        """Make the upload of one part of a clip (converted, cut, extended, made smaller),
+        unless an earlier take or run already made it. None when it is ready to send."""
+        clip = self._stored(job.parent_id) if job.parent_id is not None else None
+        if clip is None:
+            return None
+        prepared = _stat(job.input_path)
+        if prepared is not None and prepared == (job.input_size, job.input_mtime):
+            return None
+        # The clip itself, and where its result goes, are checked before anything is paid.
+        found = preflight.run(clip, self._settings.output_folder)
+        if not found.ok:
+            message = found.message
+            if found.outcome is preflight.Preflight.RECHECK:
+                message = (
+                    "The clip changed since it was checked. Nothing was sent: remove it and "
+                    "add it again."
+                )
+            return self.apply(
+                job.id,
+                lambda j: (
+                    Decision(
+                        {"state": S.FAILED, "error_code": found.code, "error_message": message}
+                    )
+                    if j.state is S.QUEUED
+                    else Decision()
+                ),
+            )
+        plan = parts.plan_of(clip)
+        if prepared is None and plan is not None:
+            from kling_desktop.media.prepare import prepare_part
+
+            part = plan.parts[job.part_index]
+            self._relay.progress.emit(job.id, Progress(0.0, "Preparing 0 %"))
+
+            def report(fraction: float) -> None:
+                percent = int(fraction * 100)
+                self._relay.progress.emit(job.id, Progress(fraction, f"Preparing {percent} %"))
+
+            try:
+                job.input_path.parent.mkdir(parents=True, exist_ok=True)
+                prepare_part(
+                    clip.input_path, plan, part, job.input_path, progress=report, cancel=token
+                )
+            except Cancelled:
+                raise
+            except Exception as exc:
+                log.exception("job %s: preparing part %s failed", job.id, part.index + 1)
+                error = exc
+                return self.apply(
+                    job.id,
+                    lambda j: (
+                        Decision(
+                            {
+                                "state": S.FAILED,
+                                "error_code": "prepare_failed",
+                                "error_message": (
+                                    f"{_sentence_of(error)} Nothing was sent; Retry tries "
+                                    "again (free)."
+                                ),
+                            }
+                        )
+                        if j.state is S.QUEUED
+                        else Decision()
+                    ),
+                )
+            prepared = _stat(job.input_path)
+        if prepared is None:
+            return self.apply(job.id, lambda j: Decision())  # the check says why
+        self._store.update(job.id, input_size=prepared[0], input_mtime=prepared[1])
+        return None
+
+    def finish(self, token: CancelToken, job_id: int, *, remix: bool = False) -> Outcome | Job:
+        """Put a clip of parts together (or again, for a remix of a done one). Free."""
+        from kling_desktop.jobs import finishing
+
+        clip = self._stored(job_id)
+        if clip.state is not (S.DONE if remix else S.FINISHING):
+            return clip
+        requests = self._store.children(job_id)
+
+        def report(fraction: float, text: str) -> None:
+            self._relay.progress.emit(job_id, Progress(fraction, text))
+
+        try:
+            made = finishing.finish(
+                clip,
+                requests,
+                self.cache_dir,
+                output_folder=self._settings.output_folder,
+                progress=report,
+                cancel=token,
+            )
+        except Exception as exc:
+            if is_store_error(exc) or (isinstance(exc, Cancelled) and self._shutting_down()):
+                raise
+            log.exception("job %s: putting the result together failed", job_id)
+            if remix:
+                raise
+            error = exc
+            return self.apply(job_id, lambda j: policy.after_finish_error(j, error))
+        if remix:
+            return self._store.update(job_id, output_path=made.output_path, outputs=made.outputs)
+        finishing.remove_prepared(self.cache_dir, clip)
+        return self._store.transition(
+            job_id, S.DONE, output_path=made.output_path, outputs=made.outputs
+        )
+
+    def _learn_crop_reading(self, job: Job, result: Path) -> str:
+        """Did the service keep the clip's own sound as asked? If it did the opposite, it
+        reads ``cropVideoOriginalSound`` the other way: remember that for the next jobs
+        (DESIGN open question; contract §2). Returns a warning for the job, or ""."""
+        try:
+            from kling_desktop.media.sound import contains
+
+            kept = contains(result, job.input_path)
+        except Exception:
+            log.warning("job %s: could not tell whether the clip's sound was kept", job.id)
+            return ""
+        if kept is None:
+            return ""
+        reading = self._store.fact(parts.CROP_FACT) or "keeps"
+        asked = job.options.keep_original_sound
+        sent = pipeline.crop_flag(asked, reading)
+        expected = sent if reading == "keeps" else not sent
+        if kept == expected:
+            if self._store.fact(parts.CROP_FACT) is None:
+                self._store.learn(parts.CROP_FACT, reading)
+                log.info(
+                    "cropVideoOriginalSound=%s %s the clip's sound, as the docs say",
+                    str(sent).lower(),
+                    "kept" if kept else "removed",
+                )
+            return ""
+        learned = "removes" if reading == "keeps" else "keeps"
+        self._store.learn(parts.CROP_FACT, learned)
+        log.warning(
+            "job %s: cropVideoOriginalSound=%s %s the clip's own sound (asked to %s it); "
+            "from now on the flag is sent the other way",
+            job.id,
+            str(sent).lower(),
+            "kept" if kept else "removed",
+            "keep" if asked else "replace",
+        )
+        return (
+            f"Kling {'kept' if kept else 'removed'} the clip's own sound although it was asked "
+            f"to {'keep' if asked else 'replace'} it; the next jobs ask the other way round."
         )
 
     # after a failed write --------------------------------------------------------------
@@ -336,6 +502,16 @@ class Steps:
             self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
 
         return report
+
+
+def _sentence_of(exc: BaseException) -> str:
+    """A preparation error's own sentence (it is written for the user), else the policy's."""
+    from kling_desktop.media.prepare import PrepareError
+
+    if isinstance(exc, PrepareError | OSError):
+        text = str(exc).strip()
+        return text if text.endswith((".", "!", "?")) else text + "."
+    return policy.sentence(exc)
 
 
 def _stopped(job: Job) -> Decision:
