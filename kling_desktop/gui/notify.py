@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kling_desktop.api.errors import ApiError
 from kling_desktop.gui.job_table import message_text
 from kling_desktop.jobs.model import Job
 from kling_desktop.runner.engine import BatchSummary
@@ -36,6 +37,13 @@ if TYPE_CHECKING:
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("Notify", text)
+
+
+def details_of(exc: BaseException) -> str:
+    """The technical side of a failure, for a message's "Details" (never the sentence itself)."""
+    if isinstance(exc, ApiError):
+        return exc.details
+    return f"{type(exc).__name__}: {exc}"
 
 
 class Level(enum.Enum):

@@ -232,8 +232,10 @@ def job_states(out: Path, clips: dict[str, Path], results: dict[str, Path]) -> N
         shoot(window, out, "jobs-in-progress", before=focus_the_list)
 
         # The Add sound confirmation for the two ready clips.
-        ready = window.ready_jobs()
-        question = dialogs.spend_question(window, window._spend_request(ready, paid_jobs_to_start))
+        ready = window.commands.ready_jobs()
+        question = dialogs.spend_question(
+            window, window.commands.spend_request(ready, paid_jobs_to_start)
+        )
         shoot(window, out, "add-sound-confirmation", dialog=question)
         question.deleteLater()
 
@@ -295,7 +297,7 @@ def job_states(out: Path, clips: dict[str, Path], results: dict[str, Path]) -> N
         uncertain = runner.job(5)
         assert uncertain is not None
         decision = dialogs.uncertain_question(
-            window, uncertain, window._spend_request([uncertain], paid_jobs_to_resend)
+            window, uncertain, window.commands.spend_request([uncertain], paid_jobs_to_resend)
         )
         shoot(window, out, "needs-your-decision", dialog=decision)
         decision.deleteLater()
@@ -340,8 +342,8 @@ def main(out: Path) -> int:
     window.add_paths([clips["beach-sunset"], clips["city-rain"]])
     pump(lambda: [j.state for j in window.model.jobs()] == [JobState.READY] * 2)
     window.open_settings()
-    shoot(window, out, "settings-in-the-demo", dialog=window.settings_dialog)
-    window.settings_dialog.close()
+    shoot(window, out, "settings-in-the-demo", dialog=window.tools.settings_dialog)
+    window.tools.settings_dialog.close()
     window.close_for_switch()
 
     # Accounts, with a token saved (in the in-memory keyring) for a simulated service.
@@ -351,10 +353,10 @@ def main(out: Path) -> int:
         window = launcher.open(demo=False)
         pump(lambda: window.account_combo.isEnabled())
         window.open_accounts()
-        pane = window.accounts_pane
+        pane = window.tools.accounts_pane
         pump(lambda: bool(pane.accounts) and not pane.busy)
-        shoot(window, out, "accounts", dialog=window.accounts_dialog)
-        window.accounts_dialog.close()
+        shoot(window, out, "accounts", dialog=window.tools.accounts_dialog)
+        window.tools.accounts_dialog.close()
         window.close_for_switch()
     app.processEvents()
     QApplication.closeAllWindows()

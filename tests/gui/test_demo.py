@@ -39,8 +39,8 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
         qtbot.waitUntil(
             lambda: [j.state for j in window.model.jobs()] == [JobState.READY], timeout=TIMEOUT_MS
         )
-        qtbot.waitUntil(window.add_sound_button.isEnabled)
-        window.add_sound_button.click()
+        qtbot.waitUntil(window.options.add_sound_button.isEnabled)
+        window.options.add_sound_button.click()
         assert interactions.asked == [("spend", 1)]
         qtbot.waitUntil(
             lambda: [j.state for j in window.model.jobs()] == [JobState.DONE], timeout=TIMEOUT_MS
@@ -85,7 +85,7 @@ def test_try_the_demo_switches_the_window_live(
     demo = launcher.window
     assert demo is not None and demo is not first and demo.is_demo
     assert demo.isVisible()
-    assert demo.demo_action.text() == "Leave the &demo"
+    assert demo.acts.demo_action.text() == "Leave the &demo"
     with qtbot.waitSignal(demo.closed):
         demo.close()
 

@@ -99,7 +99,7 @@ def test_the_window_lists_every_key_it_has(qtbot: QtBot, fake_window: FakeWindow
         name = re.sub(r"&(.)", r"\1", action.text())
         keys = ", ".join(s.toString(NATIVE) for s in action.shortcuts())
         assert (name, keys) in listed, (name, keys)
-    assert ("File", "Add clips…", main.add_clips_action.shortcut().toString(NATIVE)) in rows
+    assert ("File", "Add clips…", main.acts.add_clips_action.shortcut().toString(NATIVE)) in rows
     assert ("Help", "Keyboard shortcuts", _keys("F1")) in rows
     # The preview's own keys (not actions) are listed too.
     assert any(group.startswith("Preview") and keys == _keys("Space") for group, _n, keys in rows)
@@ -170,7 +170,7 @@ def test_about_shows_the_versions_and_copies_them(qtbot: QtBot, window: QMainWin
 
 def test_about_from_the_window(qtbot: QtBot, fake_window: FakeWindowFactory) -> None:
     main, _runner = fake_window()
-    main.about_action.trigger()
+    main.acts.about_action.trigger()
     dialog = main.help_actions.dialog
     assert isinstance(dialog, AboutDialog)
     qtbot.waitUntil(lambda: dialog.ready, timeout=5000)
@@ -284,7 +284,7 @@ def test_the_log_folder_says_where_it_is_when_nothing_opens_it(
 ) -> None:
     main, _runner = fake_window()
     interactions.open_url = lambda url: False  # type: ignore[method-assign]  # no file manager
-    main.log_folder_action.trigger()
+    main.acts.log_folder_action.trigger()
     dialog = _cannot_open(main)
     assert dialog is not None and Path(dialog.text).name == "logs"
     dialog.reject()

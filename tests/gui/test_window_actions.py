@@ -57,9 +57,9 @@ def test_the_filter_shows_all_active_done_and_failed(fake_window: FakeWindowFact
     assert window.proxy.rowCount() == 6
     expected = {JobFilter.ACTIVE: 3, JobFilter.DONE: 1, JobFilter.FAILED: 2, JobFilter.ALL: 6}
     for job_filter, rows in expected.items():
-        window.filter_actions[job_filter].trigger()
+        window.acts.filter_actions[job_filter].trigger()
         assert window.proxy.rowCount() == rows, job_filter
-        assert window.filter_actions[job_filter].isChecked()
+        assert window.acts.filter_actions[job_filter].isChecked()
     QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.proxy.job_filter is JobFilter.DONE
 
@@ -75,22 +75,22 @@ def test_actions_follow_the_selected_jobs_state(fake_window: FakeWindowFactory) 
         6: {"preview", "reveal", "remove", "cancel"},
     }
     actions = {
-        "preview": window.preview_action,
-        "reveal": window.reveal_action,
-        "copy": window.copy_link_action,
-        "retry": window.retry_action,
-        "resubmit": window.resubmit_action,
-        "stop": window.stop_action,
-        "resolve": window.resolve_action,
-        "cancel": window.cancel_action,
-        "remove": window.remove_action,
+        "preview": window.acts.preview_action,
+        "reveal": window.acts.reveal_action,
+        "copy": window.acts.copy_link_action,
+        "retry": window.acts.retry_action,
+        "resubmit": window.acts.resubmit_action,
+        "stop": window.acts.stop_action,
+        "resolve": window.acts.resolve_action,
+        "cancel": window.acts.cancel_action,
+        "remove": window.acts.remove_action,
     }
     for job_id, names in enabled.items():
         _select(window, job_id)
         on = {name for name, action in actions.items() if action.isEnabled()}
         assert on == names, job_id
-    assert window.retry_all_action.isEnabled()
-    assert "Kling still runs and charges it" in window.stop_action.text()
+    assert window.acts.retry_all_action.isEnabled()
+    assert "Kling still runs and charges it" in window.acts.stop_action.text()
 
 
 def test_each_action_reaches_the_runner(
@@ -98,15 +98,15 @@ def test_each_action_reaches_the_runner(
 ) -> None:
     window, runner = fake_window(ONE_OF_EACH)
     _select(window, 2)
-    window.stop_action.trigger()
+    window.acts.stop_action.trigger()
     assert ("stop", [2]) in interactions.asked and ("stop_tracking", 2) in runner.calls
     _select(window, 4)
     QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert ("retry", 4) in runner.calls
-    window.retry_all_action.trigger()
+    window.acts.retry_all_action.trigger()
     assert ("retry_all_failed", None) in runner.calls
     _select(window, 5)
-    window.resolve_action.trigger()
+    window.acts.resolve_action.trigger()
     assert ("resolve_uncertain", (5, True)) in runner.calls
     _select(window, 3)
     QTest.keyClick(
@@ -115,7 +115,7 @@ def test_each_action_reaches_the_runner(
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
     assert QGuiApplication.clipboard().text() == "https://cdn.example/r.mp4"
-    window.reveal_action.trigger()
+    window.acts.reveal_action.trigger()
     assert interactions.asked[-1] == ("reveal", Path("/clips/clip3.mp4"))  # result not on disk
     window.table.setFocus()
     QTest.keyClick(window.table, Qt.Key.Key_Delete)
@@ -129,7 +129,7 @@ def test_a_declined_stop_keeps_tracking(
     window, runner = fake_window(ONE_OF_EACH)
     interactions.stop_answer = False
     _select(window, 2)
-    window.stop_action.trigger()
+    window.acts.stop_action.trigger()
     assert not [c for c in runner.calls if c[0] == "stop_tracking"]
 
 
@@ -137,12 +137,12 @@ def test_add_sound_asks_with_the_count_and_starts_only_ready_clips(
     qtbot: QtBot, fake_window: FakeWindowFactory, interactions: AnsweringInteractions
 ) -> None:
     window, runner = fake_window((*ONE_OF_EACH, _job(7, JobState.READY)))
-    assert window.add_sound_button.text() == "Add sound to 2 clips"
-    window.add_sound_button.click()
+    assert window.options.add_sound_button.text() == "Add sound to 2 clips"
+    window.options.add_sound_button.click()
     assert interactions.asked == [("spend", 2)]
     assert ("start", [1, 7]) in runner.calls
     # The actions follow the runner's news within REFRESH_INTERVAL_MS.
-    qtbot.waitUntil(lambda: not window.add_sound_button.isEnabled())
+    qtbot.waitUntil(lambda: not window.options.add_sound_button.isEnabled())
 
 
 def test_options_go_with_the_dropped_clips(
@@ -152,7 +152,7 @@ def test_options_go_with_the_dropped_clips(
     qtbot.waitUntil(lambda: window.account_combo.isEnabled())
     assert window.account_combo.currentData() == "demo@example.com"
     window.account_combo.setCurrentIndex(1)
-    window.keep_sound_check.setChecked(True)
+    window.options.keep_sound_check.setChecked(True)
     window.add_paths([clip])
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     _, (paths, options, start) = runner.calls[0]
@@ -227,7 +227,7 @@ def test_without_a_token_the_first_run_panel_offers_setup_and_demo(
     window, _ = fake_window(token=None)
     assert window.stack.currentWidget() is window.welcome
     assert window.welcome.set_up_button.isVisible() and window.welcome.demo_button.isVisible()
-    assert window.account_label.text() == "No token"
+    assert window.status.account_label.text() == "No token"
 
 
 def test_the_window_remembers_its_geometry_and_columns(fake_window: FakeWindowFactory) -> None:
@@ -257,7 +257,7 @@ def test_help_opens_the_log_folder(
     from kling_desktop.paths import app_paths
 
     window, _ = fake_window()
-    window.log_folder_action.trigger()
+    window.acts.log_folder_action.trigger()
     assert interactions.asked[-1] == ("open_url", str(app_paths().log_dir))
 
 
@@ -266,7 +266,8 @@ def test_every_action_has_a_shortcut_or_a_menu(fake_window: FakeWindowFactory) -
     in_menus = {a for menu in window.menuBar().findChildren(QMenu) for a in menu.actions()}
     for action in window.actions():
         assert action in in_menus, action.text()
-    keyed = [window.add_clips_action, window.add_sound_action, window.retry_action,
-             window.copy_link_action, window.remove_action, window.settings_action,
-             window.accounts_action, window.stop_action, window.resolve_action]  # fmt: skip
+    a = window.acts
+    keyed = [a.add_clips_action, a.add_sound_action, a.retry_action, a.copy_link_action,
+             a.remove_action, a.settings_action, a.accounts_action, a.stop_action,
+             a.resolve_action]  # fmt: skip
     assert all(not a.shortcut().isEmpty() for a in keyed)

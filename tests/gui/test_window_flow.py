@@ -78,8 +78,8 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
     # Nothing is spent on a drop.
     assert not [j for j in context.runner.jobs() if j.state is JobState.QUEUED]
     # The actions follow the runner's news within REFRESH_INTERVAL_MS.
-    qtbot.waitUntil(window.add_sound_button.isEnabled)
-    assert "2 clips" in window.add_sound_button.text()
+    qtbot.waitUntil(window.options.add_sound_button.isEnabled)
+    assert "2 clips" in window.options.add_sound_button.text()
 
 
 def test_web_links_and_empty_folders_are_refused_with_a_reason(
@@ -112,7 +112,7 @@ def test_add_sound_runs_a_clip_to_done_and_previews_the_result(
     clip = clip_factory("to-sound.mp4", 4.0)
     drop_on(window.drop_zone, files_mime(clip))
     qtbot.waitUntil(lambda: _state_of(window, "to-sound.mp4") is JobState.READY, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(window.add_sound_action.isEnabled)
+    qtbot.waitUntil(window.acts.add_sound_action.isEnabled)
     assert simulator.submit_count == 0
 
     with qtbot.waitSignal(context.runner.batch_finished, timeout=TIMEOUT_MS):
@@ -130,9 +130,9 @@ def test_add_sound_runs_a_clip_to_done_and_previews_the_result(
     qtbot.waitUntil(lambda: player.loaded, timeout=TIMEOUT_MS)
     assert player.source == job.output_path
     assert player.has_audio
-    qtbot.waitUntil(window.copy_link_action.isEnabled)  # within REFRESH_INTERVAL_MS of DONE
-    assert window.reveal_action.isEnabled()
-    assert not window.retry_action.isEnabled() and not window.stop_action.isEnabled()
+    qtbot.waitUntil(window.acts.copy_link_action.isEnabled)  # within REFRESH_INTERVAL_MS of DONE
+    assert window.acts.reveal_action.isEnabled()
+    assert not window.acts.retry_action.isEnabled() and not window.acts.stop_action.isEnabled()
 
 
 def test_declining_the_confirmation_spends_nothing(
@@ -145,9 +145,9 @@ def test_declining_the_confirmation_spends_nothing(
     window, _context = real_window()
     drop_on(window, files_mime(clip_factory("maybe.mp4", 4.0)))
     qtbot.waitUntil(lambda: _state_of(window, "maybe.mp4") is JobState.READY, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(window.add_sound_button.isEnabled)
+    qtbot.waitUntil(window.options.add_sound_button.isEnabled)
     interactions.spend_answer = False
-    window.add_sound_button.click()
+    window.options.add_sound_button.click()
     assert interactions.asked == [("spend", 1)]
     assert _state_of(window, "maybe.mp4") is JobState.READY
     assert simulator.submit_count == 0
@@ -164,7 +164,7 @@ def test_a_restarted_window_resumes_a_job_left_processing(
     window, _context = real_window()
     drop_on(window, files_mime(clip_factory("long.mp4", 4.0)))
     qtbot.waitUntil(lambda: _state_of(window, "long.mp4") is JobState.READY, timeout=TIMEOUT_MS)
-    window.add_sound()
+    window.commands.add_sound()
     qtbot.waitUntil(
         lambda: _state_of(window, "long.mp4") is JobState.PROCESSING, timeout=TIMEOUT_MS
     )

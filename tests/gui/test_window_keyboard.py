@@ -79,17 +79,17 @@ def test_tab_walks_drop_zone_options_list_preview_then_row_actions(
     expected = [
         window.drop_zone,
         window.account_combo,
-        window.keep_sound_check,
-        window.add_clips_button,
-        window.add_sound_button,
-        window.filter_buttons[next(iter(window.filter_buttons))],  # "All", the one chosen
+        window.options.keep_sound_check,
+        window.options.add_clips_button,
+        window.options.add_sound_button,
+        window.filter_bar.buttons[next(iter(window.filter_bar.buttons))],  # "All", the one chosen
         window.table,
         pane.result_button,  # the version on show
         pane.play_button,
         pane.seek_slider,
         pane.mute_button,
         pane.volume_slider,
-        *(b for b in window.row_buttons if b.isVisible() and b.isEnabled()),
+        *(b for b in window.jobs_page.row_buttons.buttons if b.isVisible() and b.isEnabled()),
     ]
     assert [w for w in order[:-1] if w in expected] == expected
     # The list keeps no Tab to itself: from it, Tab goes to the preview, Shift+Tab back.
@@ -132,7 +132,7 @@ def test_the_play_button_plays_too(
     qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
 ) -> None:
     window, done = _window_with_a_result(qtbot, fake_window, clip_factory)
-    window.preview_action.trigger()
+    window.acts.preview_action.trigger()
     qtbot.waitUntil(lambda: window.preview.player.playing, timeout=5000)
     assert window.preview.player.source == done.output_path
 
@@ -149,7 +149,7 @@ def test_escape_in_the_list_is_cancel_and_nothing_else(
     assert window.isVisible() and window.table.hasFocus()
     # One shortcut only: no other action of the window claims Esc.
     escapes = [a for a in window.actions() if a.shortcut().toString() == "Esc"]
-    assert escapes == [window.cancel_action]
+    assert escapes == [window.acts.cancel_action]
 
 
 def test_every_control_has_an_accessible_name(
@@ -182,7 +182,7 @@ def test_the_focus_ring_shows_for_the_keyboard_not_for_a_click(
         window.account_combo.parentWidget().mapTo(window.centralWidget(), QPoint(0, 0))
     )
     assert ring.contains(inside) and ring != inside  # around it, not over it
-    qtbot.mouseClick(window.add_clips_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.options.add_clips_button, Qt.MouseButton.LeftButton)
     assert window.focus_ring.target is None
 
 
@@ -212,7 +212,7 @@ def test_the_current_row_wears_a_ring_in_light_and_dark_palettes(
     inside = QColor(image.pixel(rect.center().x(), rect.top() + 6))
     assert ring == palette.color(QPalette.ColorRole.Text)  # the selected row's ring
     assert inside == palette.color(QPalette.Active, QPalette.ColorRole.Highlight)
-    window.add_clips_button.setFocus(Qt.FocusReason.TabFocusReason)
+    window.options.add_clips_button.setFocus(Qt.FocusReason.TabFocusReason)
     image = window.table.viewport().grab().toImage()
     assert QColor(image.pixel(rect.center().x(), rect.top())) != ring  # only with focus
 
@@ -256,7 +256,7 @@ def test_keyboard_alone_adds_a_clip_starts_it_and_plays_its_result(
     qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)  # Add clips…
     assert [a for a, _ in keyboard.asked] == ["choose"]
     qtbot.waitUntil(lambda: _states(window) == [JobState.READY], timeout=TIMEOUT_MS)
-    qtbot.waitUntil(window.add_sound_action.isEnabled)
+    qtbot.waitUntil(window.acts.add_sound_action.isEnabled)
 
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Add sound
     assert keyboard.pressed == ["Start 1 paid job"]  # Enter pressed the named default button

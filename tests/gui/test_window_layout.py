@@ -151,13 +151,13 @@ def test_the_details_line_counts_down_with_the_row(
 
 def test_view_filters_are_one_choice(qtbot: QtBot, fake_window: FakeWindowFactory) -> None:
     window, _ = fake_window(_jobs())
-    buttons = window.filter_buttons
+    buttons = window.filter_bar.buttons
     assert all(isinstance(b, QRadioButton) for b in buttons.values())
-    assert window.filter_group.exclusive() and window.filter_action_group.isExclusive()
+    assert window.filter_bar.group.exclusive() and window.acts.filter_action_group.isExclusive()
     buttons[JobFilter.DONE].click()
     assert window.proxy.job_filter is JobFilter.DONE
     assert [f for f, b in buttons.items() if b.isChecked()] == [JobFilter.DONE]
-    assert [f for f, a in window.filter_actions.items() if a.isChecked()] == [JobFilter.DONE]
+    assert [f for f, a in window.acts.filter_actions.items() if a.isChecked()] == [JobFilter.DONE]
     QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert [f for f, b in buttons.items() if b.isChecked()] == [JobFilter.FAILED]
     # The arrow keys move the choice, as in any radio group.
@@ -175,7 +175,7 @@ def test_the_demo_settings_are_shown_greyed_with_the_reason(
     demo_results = str(Path.home() / "Videos" / "Kling Desktop demo")
     window.settings.output_folder = demo_results
     window.open_settings()
-    dialog = window.settings_dialog
+    dialog = window.tools.settings_dialog
     assert isinstance(dialog, SettingsDialog) and dialog.read_only
     assert dialog.read_only_note.isVisible()
     assert "“Kling Desktop demo” folder" in dialog.read_only_note.text()

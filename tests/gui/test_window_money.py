@@ -132,17 +132,17 @@ def test_retry_says_what_it_does_and_never_needs_money(fake_window: FakeWindowFa
     }
     for job_id, label in expected.items():
         _select(window, job_id)
-        assert window.retry_action.isEnabled() and window.retry_action.text() == label
-        assert not window.resubmit_action.isEnabled()
-        assert "(Ctrl+R)" in window.retry_action.toolTip()
+        assert window.acts.retry_action.isEnabled() and window.acts.retry_action.text() == label
+        assert not window.acts.resubmit_action.isEnabled()
+        assert "(Ctrl+R)" in window.acts.retry_action.toolTip()
         if job_id == DOWNLOAD_FAILED.id:
-            assert "already paid for" in window.retry_action.toolTip()
+            assert "already paid for" in window.acts.retry_action.toolTip()
     # Kling failed it: Retry has nothing free to do; the paid action is separate.
     for job_id in (KLING_FAILED.id, UNCERTAIN.id):
         _select(window, job_id)
-        assert not window.retry_action.isEnabled()
-        assert window.resubmit_action.isEnabled()
-        assert window.resubmit_action.text() == "Send a&gain (new paid job)…"
+        assert not window.acts.retry_action.isEnabled()
+        assert window.acts.resubmit_action.isEnabled()
+        assert window.acts.resubmit_action.text() == "Send a&gain (new paid job)…"
     _select(window, KLING_FAILED.id)
     QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert not [c for c in runner.calls if c[0] in ("retry", "resubmit")]
@@ -153,7 +153,7 @@ def test_retry_of_a_mixed_selection_retries_the_free_ones_and_points_at_send_aga
 ) -> None:
     window, runner = fake_window(ALL)
     _select(window, DOWNLOAD_FAILED.id, KLING_FAILED.id)
-    assert window.retry_action.text() == "&Retry: download again"
+    assert window.acts.retry_action.text() == "&Retry: download again"
     QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     assert ("retry", DOWNLOAD_FAILED.id) in runner.calls
     assert ("retry", KLING_FAILED.id) not in runner.calls
@@ -171,7 +171,7 @@ def test_retry_all_failed_is_free_and_says_which_need_a_new_paid_job(
     fake_window: FakeWindowFactory,
 ) -> None:
     window, runner = fake_window(ALL)
-    assert "no new cost" in window.retry_all_action.text()
+    assert "no new cost" in window.acts.retry_all_action.text()
     QTest.keyClick(
         window,
         Qt.Key.Key_R,
@@ -182,21 +182,21 @@ def test_retry_all_failed_is_free_and_says_which_need_a_new_paid_job(
     assert window.message_bar.text.startswith("“forest.mp4” not retried")
     # With only paid ones left, it is not offered at all.
     window2, _ = fake_window((KLING_FAILED,))
-    assert not window2.retry_all_action.isEnabled()
+    assert not window2.acts.retry_all_action.isEnabled()
 
 
 def test_send_again_asks_with_the_clip_account_and_cost_then_resubmits(
     qtbot: QtBot, fake_window: FakeWindowFactory, interactions: AnsweringInteractions
 ) -> None:
     window, runner = fake_window(ALL)
-    qtbot.waitUntil(lambda: CREDITS in window.account_label.text())
+    qtbot.waitUntil(lambda: CREDITS in window.status.account_label.text())
     _select(window, KLING_FAILED.id)
     interactions.resend_answer = False
-    window.resubmit_action.trigger()
+    window.acts.resubmit_action.trigger()
     assert interactions.asked[-1] == ("resend", [KLING_FAILED.id])
     assert not [c for c in runner.calls if c[0] == "resubmit"]  # declined: nothing sent
     interactions.resend_answer = True
-    window.resubmit_action.trigger()
+    window.acts.resubmit_action.trigger()
     assert ("resubmit", KLING_FAILED.id) in runner.calls
     request = interactions.requests[-1]
     assert [(a.email, a.clips, a.paid_jobs, a.balance) for a in request.accounts] == [
@@ -231,7 +231,7 @@ def test_resolve_uncertain_uses_the_same_words_and_names_the_account(
 ) -> None:
     window, runner = fake_window(ALL)
     _select(window, UNCERTAIN.id)
-    window.resolve_action.trigger()
+    window.acts.resolve_action.trigger()
     assert ("resolve_uncertain", (UNCERTAIN.id, True)) in runner.calls
     request = interactions.requests[-1]
     question = dialogs.uncertain_question(None, UNCERTAIN, request)
@@ -292,8 +292,8 @@ def test_add_sound_confirmation_names_account_clips_paid_jobs_and_credits(
     again = _job(20, S.READY, name="again.mp4", confirmed_requests=1)
     other = _job(21, S.READY, name="other.mp4").replace(options=JobOptions(email="b@example.com"))
     window, runner = fake_window((READY, again, other))
-    qtbot.waitUntil(lambda: CREDITS in window.account_label.text())
-    window.add_sound_button.click()
+    qtbot.waitUntil(lambda: CREDITS in window.status.account_label.text())
+    window.options.add_sound_button.click()
     request = interactions.requests[-1]
     assert ("start", [READY.id, again.id, other.id]) in runner.calls
     assert request.paid_jobs == 3 and not request.demo
@@ -383,15 +383,15 @@ def test_removing_running_or_finished_jobs_asks_and_undo_brings_them_back(
     assert window.model.row_of(DONE.id) == -1 and window.model.row_of(PROCESSING.id) == -1
     assert runner.job(DONE.id) is None
     assert window.message_bar.text == "Removed 2 clips from the list."
-    assert window.undo_action.isEnabled()
-    assert window.undo_action.text() == "&Undo remove of 2 clips"
+    assert window.acts.undo_action.isEnabled()
+    assert window.acts.undo_action.text() == "&Undo remove of 2 clips"
 
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert ("restore", [PROCESSING.id, DONE.id]) in runner.calls
     assert runner.job(DONE.id) == DONE and runner.job(PROCESSING.id) == PROCESSING
     qtbot.waitUntil(lambda: window.model.row_of(DONE.id) >= 0)
     assert window.model.row_of(PROCESSING.id) >= 0
-    assert not window.undo_action.isEnabled()
+    assert not window.acts.undo_action.isEnabled()
 
 
 def test_the_remove_question_says_kling_still_charges_running_jobs() -> None:
@@ -414,10 +414,10 @@ def test_jobs_that_never_left_the_computer_go_without_a_question(
 ) -> None:
     window, runner = fake_window(ALL)
     _select(window, READY.id, UPLOADING.id)
-    window.remove_action.trigger()
+    window.acts.remove_action.trigger()
     assert not [a for a in interactions.asked if a[0] == "remove"]
     assert runner.job(READY.id) is None and runner.job(UPLOADING.id) is None
-    window.undo_action.trigger()
+    window.acts.undo_action.trigger()
     assert runner.job(READY.id) == READY and runner.job(UPLOADING.id) == UPLOADING
 
 
@@ -428,7 +428,7 @@ def test_a_job_being_sent_this_instant_is_kept_and_said(
     window, runner = fake_window((DONE, submitting))
     runner.sending.add(submitting.id)
     _select(window, DONE.id, submitting.id)
-    window.remove_action.trigger()
+    window.acts.remove_action.trigger()
     assert runner.job(submitting.id) is not None and runner.job(DONE.id) is None
     assert "“now.mp4” is being sent to Kling this instant and was kept" in window.message_bar.text
 
@@ -436,41 +436,41 @@ def test_a_job_being_sent_this_instant_is_kept_and_said(
 def test_cancel_takes_an_upload_back_to_ready(qtbot: QtBot, fake_window: FakeWindowFactory) -> None:
     window, runner = fake_window(ALL)
     _select(window, UPLOADING.id)
-    assert window.cancel_action.isEnabled()
-    assert window.cancel_action.shortcut().toString() == "Esc"
+    assert window.acts.cancel_action.isEnabled()
+    assert window.acts.cancel_action.shortcut().toString() == "Esc"
     window.table.setFocus()
     QTest.keyClick(window.table, Qt.Key.Key_Escape)
     assert ("cancel", UPLOADING.id) in runner.calls
     job = runner.job(UPLOADING.id)
     assert job is not None and job.state is S.READY
-    qtbot.waitUntil(lambda: not window.cancel_action.isEnabled())
+    qtbot.waitUntil(lambda: not window.acts.cancel_action.isEnabled())
     for job_id in (PROCESSING.id, DONE.id, UNCERTAIN.id):  # at Kling, or finished: not "cancel"
         _select(window, job_id)
-        assert not window.cancel_action.isEnabled()
+        assert not window.acts.cancel_action.isEnabled()
 
 
 def test_every_new_action_is_in_a_menu_and_keyed_or_named(fake_window: FakeWindowFactory) -> None:
     window, _ = fake_window(ALL)
     menus = {a for m in window.menuBar().findChildren(type(window.jobs_menu)) for a in m.actions()}
     for action in (
-        window.resubmit_action,
-        window.cancel_action,
-        window.undo_action,
-        window.retry_action,
-        window.retry_all_action,
+        window.acts.resubmit_action,
+        window.acts.cancel_action,
+        window.acts.undo_action,
+        window.acts.retry_action,
+        window.acts.retry_all_action,
     ):
         assert action in menus, action.text()
         assert "&" in action.text(), action.text()  # a mnemonic in its menu
-    assert window.undo_action.shortcut().toString() == "Ctrl+Z"
-    assert window.retry_action.shortcut().toString() == "Ctrl+R"
+    assert window.acts.undo_action.shortcut().toString() == "Ctrl+Z"
+    assert window.acts.retry_action.shortcut().toString() == "Ctrl+R"
     keys = [
         a.text()[a.text().index("&") + 1].lower()
         for a in window.jobs_menu.actions()
         if "&" in a.text()
     ]
     assert len(keys) == len(set(keys)), keys  # each Jobs item has its own mnemonic
-    buttons = {b.defaultAction(): b for b in window.row_buttons}
-    assert buttons[window.resubmit_action].text() == "Send again (new paid job)…"
+    buttons = {b.defaultAction(): b for b in window.jobs_page.row_buttons.buttons}
+    assert buttons[window.acts.resubmit_action].text() == "Send again (new paid job)…"
 
 
 # -- item 7: duplicates ---------------------------------------------------------------------
@@ -554,12 +554,12 @@ def test_a_clip_dropped_twice_before_its_job_exists_is_held_back(
 ) -> None:
     window, runner = fake_window(token=None)  # no token yet: clips wait for the accounts
     clip = _file(tmp_path, "clip.mp4")
-    window._accounts_loading = True
+    window.session.accounts_loading = True
     window.add_paths([clip])
-    qtbot.waitUntil(lambda: window._pending_files == [clip])
+    qtbot.waitUntil(lambda: window.session.pending_files == [clip])
     interactions.duplicates_answer = False
     window.add_paths([clip])
     qtbot.waitUntil(lambda: bool(interactions.duplicates))
     assert interactions.duplicates[-1][0].reason is Reason.IN_LIST
-    assert window._pending_files == [clip]
+    assert window.session.pending_files == [clip]
     assert not [c for c in runner.calls if c[0] == "add_files"]

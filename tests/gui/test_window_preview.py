@@ -33,7 +33,7 @@ def test_the_preview_resets_when_its_row_is_removed(
     assert pane.player.source == job.output_path
     assert pane.result_button.isChecked() and pane.time_label.text() == "0:00 / 0:03"
 
-    window.remove_selected()
+    window.commands.remove_selected()
     assert runner.job(job.id) is None
     qtbot.waitUntil(lambda: pane.player.source is None, timeout=2000)
     assert not pane.result_button.isChecked() and not pane.original_button.isChecked()

@@ -59,7 +59,7 @@ def _drop_and_wait_ready(qtbot: QtBot, window: MainWindow, *clips: Path) -> None
     qtbot.waitUntil(
         lambda: all(_state(window, c.name) is S.READY for c in clips), timeout=TIMEOUT_MS
     )
-    qtbot.waitUntil(window.add_sound_button.isEnabled)
+    qtbot.waitUntil(window.options.add_sound_button.isEnabled)
 
 
 def test_cancel_takes_an_upload_back_to_ready_and_nothing_is_spent(
@@ -73,11 +73,11 @@ def test_cancel_takes_an_upload_back_to_ready_and_nothing_is_spent(
     _drop_and_wait_ready(qtbot, window, clip)
     points = simulator.balance(DEMO_EMAIL)
     simulator.scenario.transfer_bytes_per_s = 4_000  # the upload takes ~10 s
-    window.add_sound_button.click()
+    window.options.add_sound_button.click()
     qtbot.waitUntil(lambda: _state(window, "slow.mp4") is S.UPLOADING, timeout=TIMEOUT_MS)
 
     _select(window, "slow.mp4")
-    qtbot.waitUntil(window.cancel_action.isEnabled)
+    qtbot.waitUntil(window.acts.cancel_action.isEnabled)
     window.table.setFocus()
     QTest.keyClick(window.table, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: _state(window, "slow.mp4") is S.READY, timeout=TIMEOUT_MS)
@@ -101,7 +101,7 @@ def test_remove_asks_and_undo_brings_the_job_back_into_the_runner(
 ) -> None:
     window, context = real_window()
     _drop_and_wait_ready(qtbot, window, clip_factory("keep.mp4", 4.0))
-    window.add_sound_button.click()
+    window.options.add_sound_button.click()
     qtbot.waitUntil(lambda: _state(window, "keep.mp4") is S.DONE, timeout=TIMEOUT_MS)
     done = _job(window, "keep.mp4")
     assert done is not None
@@ -131,7 +131,7 @@ def test_a_clip_with_sound_dropped_again_says_so_and_is_not_queued(
     window, _ = real_window()
     clip = clip_factory("again.mp4", 4.0)
     _drop_and_wait_ready(qtbot, window, clip)
-    window.add_sound_button.click()
+    window.options.add_sound_button.click()
     qtbot.waitUntil(lambda: _state(window, "again.mp4") is S.DONE, timeout=TIMEOUT_MS)
     done = _job(window, "again.mp4")
     assert done is not None and done.output_path is not None
@@ -170,7 +170,7 @@ def test_the_gui_thread_never_commits_to_the_database(
     _drop_and_wait_ready(qtbot, window, first, second)
     # Each of the two downloads breaks five times: both end failed (already paid for).
     simulator.scenario.truncate_downloads = 10
-    window.add_sound_button.click()
+    window.options.add_sound_button.click()
     assert interactions.asked[-1] == ("spend", 2)
     qtbot.waitUntil(
         lambda: {_state(window, "one.mp4"), _state(window, "two.mp4")} == {S.FAILED},
@@ -181,19 +181,19 @@ def test_the_gui_thread_never_commits_to_the_database(
     assert simulator.submit_count == 2
 
     _select(window, "one.mp4")
-    qtbot.waitUntil(window.retry_action.isEnabled)
-    assert window.retry_action.text() == "&Retry: download again"
+    qtbot.waitUntil(window.acts.retry_action.isEnabled)
+    assert window.acts.retry_action.text() == "&Retry: download again"
     QTest.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: _state(window, "one.mp4") is S.DONE, timeout=TIMEOUT_MS)
-    window.retry_all_action.trigger()
+    window.acts.retry_all_action.trigger()
     qtbot.waitUntil(lambda: _state(window, "two.mp4") is S.DONE, timeout=TIMEOUT_MS)
     assert simulator.submit_count == 2  # retried for free
 
     _select(window, "one.mp4", "two.mp4")
-    window.remove_action.trigger()
+    window.acts.remove_action.trigger()
     assert [a for a in interactions.asked if a[0] == "remove"], interactions.asked
     qtbot.waitUntil(lambda: store.all() == [], timeout=TIMEOUT_MS)
-    window.undo_action.trigger()
+    window.acts.undo_action.trigger()
     qtbot.waitUntil(lambda: len(store.all()) == 2, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.model.rowCount() == 2)
 
@@ -261,7 +261,7 @@ def _while_locked(
         meter.start()
         held_since = time.monotonic()
         drop_on(window.drop_zone, files_mime(during))
-        window.add_sound_button.click()
+        window.options.add_sound_button.click()
         assert interactions.asked[-1] == ("spend", 1)
         _select(window, "before.mp4")  # the window keeps answering meanwhile
         qtbot.waitUntil(lambda: locker.poll() is not None, timeout=int(seconds * 1000) + 10_000)

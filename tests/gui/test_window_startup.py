@@ -90,7 +90,7 @@ def test_no_welcome_and_no_no_token_until_the_vault_answers(
     window.load_token(on_loaded=lambda: resumed.append("resume"))
     qtbot.wait(50)
     assert window.stack.currentWidget() is window.loading_page
-    assert window.account_label.text() == ""
+    assert window.status.account_label.text() == ""
     assert window.account_combo.currentText() == "Loading accounts…"
     assert not resumed and ("client_changed", None) not in runner.calls
     qtbot.waitUntil(lambda: bool(vault.threads))  # started once the window has painted
@@ -98,7 +98,7 @@ def test_no_welcome_and_no_no_token_until_the_vault_answers(
 
     vault.gate.set()  # no token anywhere
     qtbot.waitUntil(lambda: window.stack.currentWidget() is window.welcome)
-    assert window.account_label.text() == "No token"
+    assert window.status.account_label.text() == "No token"
     assert resumed == ["resume"]
     assert ("client_changed", None) in runner.calls
 
@@ -144,7 +144,7 @@ def test_a_token_set_in_accounts_meanwhile_wins_over_the_slow_read(
     resumed: list[str] = []
     window.load_token(on_loaded=lambda: resumed.append("resume"))
     qtbot.waitUntil(lambda: bool(vault.threads))  # the first read hangs (an unlock prompt)
-    window._token_loaded("user:1-new")  # what the accounts pane's "token saved" leads to
+    window.session.token_loaded("user:1-new")  # what the accounts pane's "token saved" leads to
     assert resumed == ["resume"]
     assert window.context.client_source.has_token
     qtbot.waitUntil(window.account_combo.isEnabled)
@@ -161,7 +161,7 @@ def test_the_preview_pane_is_built_after_the_first_paint(
     from kling_desktop.gui.preview import PreviewPane
 
     window, _runner, _vault = pending_window
-    qtbot.waitUntil(lambda: window._preview is not None)
+    qtbot.waitUntil(lambda: window.jobs_page.preview_built_yet)
     assert isinstance(window.preview, PreviewPane)
     assert window.splitter.widget(1) is window.preview
     assert window.splitter.count() == 2
@@ -185,7 +185,7 @@ def test_the_preview_pane_is_built_on_first_use_before_any_paint(
     try:
         window = MainWindow(context, interactions=interactions)
         qtbot.addWidget(window)
-        assert window._preview is None
+        assert not window.jobs_page.preview_built_yet
         pane = window.preview
         assert window.splitter.widget(1) is pane and window.splitter.count() == 2
         assert window.preview is pane
@@ -205,7 +205,7 @@ def test_a_restarted_window_resumes_once_the_token_is_read(
     window, _context = real_window()
     drop_on(window, files_mime(clip_factory("long.mp4", 4.0)))
     qtbot.waitUntil(lambda: _states(window) == [JobState.READY], timeout=TIMEOUT_MS)
-    window.add_sound()
+    window.commands.add_sound()
     qtbot.waitUntil(lambda: _states(window) == [JobState.PROCESSING], timeout=TIMEOUT_MS)
     with qtbot.waitSignal(window.closed):
         window.close()
@@ -218,7 +218,7 @@ def test_a_restarted_window_resumes_once_the_token_is_read(
         assert launcher.context is not None and launcher.context.token_pending
         qtbot.waitUntil(lambda: _states(again) == [JobState.DONE], timeout=TIMEOUT_MS)
         assert simulator.submit_count == 1  # resumed by polling, never resubmitted
-        assert again.connection_label.text() == "Connected"
+        assert again.status.connection_label.text() == "Connected"
     finally:
         with qtbot.waitSignal(again.closed):
             again.close()
@@ -282,7 +282,7 @@ def test_runner_news_is_coalesced_into_one_refresh(
         window = MainWindow(context, interactions=interactions)
         qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(lambda: window.add_sound_button.text() == "Add sound to 20 clips")
+        qtbot.waitUntil(lambda: window.options.add_sound_button.text() == "Add sound to 20 clips")
         refreshes: list[int] = []
         original = window._refresh_all
         window._refresh_all = lambda: (refreshes.append(1), original())  # type: ignore[method-assign]
@@ -294,9 +294,9 @@ def test_runner_news_is_coalesced_into_one_refresh(
         assert window.model.index(0, Column.STATE).data().startswith("Uploading")
         assert refreshes == []
         # ...the actions and counts follow once, within the interval.
-        qtbot.waitUntil(lambda: not window.add_sound_button.isEnabled())
+        qtbot.waitUntil(lambda: not window.options.add_sound_button.isEnabled())
         qtbot.wait(REFRESH_INTERVAL_MS * 3)
         assert len(refreshes) == 1
-        assert window.counts_label.text() == "20 in progress"
+        assert window.status.counts_label.text() == "20 in progress"
     finally:
         store.close()

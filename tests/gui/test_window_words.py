@@ -109,10 +109,10 @@ def test_the_status_bar_counts_agree_in_number(fake_window: FakeWindowFactory) -
         Job(id=2, input_path=Path("/c/b.mp4"), state=JobState.READY),
     )
     window, runner = fake_window(jobs)
-    assert window.counts_label.text() == "1 ready · 1 needs attention"
+    assert window.status.counts_label.text() == "1 ready · 1 needs attention"
     runner.set_state(2, JobState.FAILED)
     window._refresh_all()
-    assert window.counts_label.text() == "2 need attention"
+    assert window.status.counts_label.text() == "2 need attention"
 
 
 # -- sentences, not request names -----------------------------------------------------------
@@ -163,7 +163,7 @@ def test_account_listing_trouble_is_a_sentence_with_details(
     source = window.context.client_source
     assert isinstance(source, StubClientSource)
     source.factory = lambda: Unreachable()  # type: ignore[assignment, return-value, method-assign]
-    window.refresh_accounts()
+    window.session.refresh_accounts()
     bar = window.message_bar
     qtbot.waitUntil(bar.isVisible)
     assert bar.text.startswith("Your Kling accounts could not be listed. Could not reach")
@@ -181,12 +181,12 @@ def test_the_demo_says_saved_only_when_the_token_was_written(
 ) -> None:
     window, _runner = fake_window()
     window.context.demo = object()  # type: ignore[assignment]  # as in the demo
-    window._token_changed("session")
+    window.session.token_changed("session")
     assert "saved" not in window.message_bar.text
     assert "nothing was written" in window.message_bar.text
-    window._token_changed("saved")
+    window.session.token_changed("saved")
     assert window.message_bar.text == "Your token is saved. Leave the demo to use it."
-    window._token_changed("removed")
+    window.session.token_changed("removed")
     assert not window.message_bar.isVisible()
 
 
@@ -195,9 +195,9 @@ def test_the_banner_follows_the_token(
 ) -> None:
     ready = Job(id=1, input_path=tmp_path / "a.mp4", state=JobState.READY)
     window, runner = fake_window((ready,), token=None)
-    window.add_sound()
+    window.commands.add_sound()
     assert window.message_bar.text == "Set up your useapi.net token first."
-    window._token_loaded("user:1-now-set")
+    window.session.token_loaded("user:1-now-set")
     assert not window.message_bar.isVisible()
 
     # The runner's own "no token" sentence, shown before the token came, goes too.
@@ -207,10 +207,10 @@ def test_the_banner_follows_the_token(
         "1 clip needs your attention: a.mp4 — No useapi.net API "
         "token is set up. Open Accounts to add one."
     )
-    assert window.connection_label.text() == ""  # not "Offline": the account says "No token"
-    window._token_loaded("user:1-now-set")
+    assert window.status.connection_label.text() == ""  # not "Offline": the account says "No token"
+    window.session.token_loaded("user:1-now-set")
     assert not window.message_bar.isVisible()
-    assert window.connection_label.text() == ""  # unknown until the runner asks again
+    assert window.status.connection_label.text() == ""  # unknown until the runner asks again
 
 
 def test_online_follows_the_latest_request(fake_window: FakeWindowFactory, tmp_path: Path) -> None:
@@ -220,16 +220,16 @@ def test_online_follows_the_latest_request(fake_window: FakeWindowFactory, tmp_p
     )
     window, runner = fake_window(jobs)
     runner.connection_changed.emit(False, str(errors.NetworkError("GET /tasks/5: ReadError")))
-    assert window.connection_label.text() == "Offline"
+    assert window.status.connection_label.text() == "Offline"
     runner.set_state(2, JobState.UPLOADING)
     runner.set_progress(2, Progress(0.4, ""))  # bytes are going out: the last request works
-    assert window.connection_label.text() == "Connected"
+    assert window.status.connection_label.text() == "Connected"
     runner.set_progress(1, Progress(None, "Connection problem"))
-    assert window.connection_label.text() == "Offline"
+    assert window.status.connection_label.text() == "Offline"
     runner.set_state(1, JobState.DOWNLOADING)  # a poll said it is done
-    assert window.connection_label.text() == "Connected"
+    assert window.status.connection_label.text() == "Connected"
     runner.connection_changed.emit(False, str(errors.Unauthorized()))
-    assert window.connection_label.text() == "Token not accepted"
+    assert window.status.connection_label.text() == "Token not accepted"
 
 
 # -- the same no-token situation, the same state, across restarts (real runner) ---------------
@@ -244,7 +244,7 @@ def _restart_without_a_token(
 ) -> tuple[Launcher, MainWindow]:
     launcher = Launcher(Vault(), interactions=interactions)
     window = launcher.open(demo=False, base_url=simulator.url, settings=fast_settings())
-    qtbot.waitUntil(lambda: not window._token_pending, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.session.token_pending, timeout=TIMEOUT_MS)
     assert not window.context.client_source.has_token
     return launcher, window
 
@@ -260,7 +260,7 @@ def test_a_clip_waiting_for_a_token_still_waits_after_a_restart_without_one(
     drop_on(window, files_mime(clip_factory("wait.mp4", 4.0)))
     qtbot.waitUntil(lambda: _states(window) == [JobState.READY], timeout=TIMEOUT_MS)
     simulator.scenario.bad_token = True  # the token stops working
-    window.add_sound()
+    window.commands.add_sound()
     job_id = window.model.jobs()[0].id
     qtbot.waitUntil(
         lambda: window.model.index(0, 4).data() == "Waiting for a working API token",
@@ -276,7 +276,7 @@ def test_a_clip_waiting_for_a_token_still_waits_after_a_restart_without_one(
         qtbot.wait(1500)  # the resumed runner has had its chance to get it wrong
         assert _states(again) == [JobState.QUEUED]
         assert again.model.index(0, 4).data() == "Waiting for a working API token"
-        again._token_loaded(DEMO_TOKEN)  # what saving one in Accounts leads to
+        again.session.token_loaded(DEMO_TOKEN)  # what saving one in Accounts leads to
         qtbot.waitUntil(lambda: _states(again) == [JobState.DONE], timeout=TIMEOUT_MS)
         assert simulator.submit_count == 1
         assert again.runner.job(job_id) is not None
@@ -296,7 +296,7 @@ def test_a_clip_waiting_for_a_slot_comes_back_waiting_and_resumes_with_the_token
     drop_on(window, files_mime(clip_factory("slot.mp4", 4.0)))
     qtbot.waitUntil(lambda: _states(window) == [JobState.READY], timeout=TIMEOUT_MS)
     simulator.scenario.submit_429 = 1_000  # every slot busy
-    window.add_sound()
+    window.commands.add_sound()
     qtbot.waitUntil(lambda: _states(window) == [JobState.WAITING_SLOT], timeout=TIMEOUT_MS)
     with qtbot.waitSignal(window.closed):
         window.close()
@@ -306,7 +306,7 @@ def test_a_clip_waiting_for_a_slot_comes_back_waiting_and_resumes_with_the_token
     try:
         qtbot.wait(1500)
         assert _states(again) == [JobState.WAITING_SLOT]  # not "Failed"
-        again._token_loaded(DEMO_TOKEN)
+        again.session.token_loaded(DEMO_TOKEN)
         qtbot.waitUntil(lambda: _states(again) == [JobState.DONE], timeout=TIMEOUT_MS)
         assert simulator.submit_count == 1  # the 429s created nothing; one paid job
     finally:

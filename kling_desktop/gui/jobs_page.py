@@ -1,0 +1,201 @@
+"""The window's main page: the drop zone, the options, the list beside the preview, the
+selected row's actions and its details.
+
+The preview pane (QtMultimedia, and a player that probes the audio devices) is built after the
+window first painted or on first use (:attr:`JobsPage.preview`); a plain note holds its place.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from kling_desktop.gui.actions import RowButtons, WindowActions
+from kling_desktop.gui.drop_zone import DropZone
+from kling_desktop.gui.job_table import JobTableModel, message_text, status_text, token_wait
+from kling_desktop.gui.job_view import FilterBar, JobTableView
+from kling_desktop.gui.options_strip import OptionsStrip
+from kling_desktop.jobs.model import Job, JobState
+from kling_desktop.runner.engine import Progress
+
+if TYPE_CHECKING:
+    from kling_desktop.gui.preview import PreviewPane
+
+#: How a wider window is shared between the list and the preview.
+LIST_STRETCH, PREVIEW_STRETCH = 3, 2
+
+
+def _preview_pane(parent: QWidget) -> QWidget:
+    from kling_desktop.gui.preview import PreviewPane
+
+    return PreviewPane(parent=parent)
+
+
+class JobsPage(QWidget):
+    """Lays the list's parts out; the window wires them."""
+
+    #: The preview pane took its placeholder's place (its controls join the Tab order).
+    preview_built = Signal()
+
+    def __init__(
+        self,
+        model: JobTableModel,
+        proxy: QSortFilterProxyModel,
+        actions: WindowActions,
+        *,
+        keep_original_sound: bool,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.options = OptionsStrip(
+            actions.add_clips_action,
+            actions.add_sound_action,
+            keep_original_sound=keep_original_sound,
+        )
+        self.filter_bar = FilterBar(actions.filter_actions, actions.retry_all_action)
+        self.table = JobTableView(model, proxy)
+        for action in (actions.remove_action, actions.cancel_action):
+            self.table.addAction(action)
+
+        self.details = QLabel()
+        self.details.setObjectName("jobDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAccessibleName(self.tr("Job details"))
+        self.details.setMinimumHeight(self.fontMetrics().height() * 2 + 8)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.row_buttons = RowButtons(actions)
+
+        list_side = QWidget()
+        list_layout = QVBoxLayout(list_side)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.setSpacing(4)
+        list_layout.addWidget(self.filter_bar)
+        list_layout.addWidget(self.table, 1)
+
+        self._preview: QWidget | None = None
+        self._preview_placeholder = QLabel(self.tr("Select a clip to preview it."))
+        self._preview_placeholder.setWordWrap(True)
+        self._preview_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._preview_placeholder.setMinimumWidth(280)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(list_side)
+        self.splitter.addWidget(self._preview_placeholder)
+        self.splitter.setStretchFactor(0, LIST_STRETCH)
+        self.splitter.setStretchFactor(1, PREVIEW_STRETCH)
+        self.splitter.setChildrenCollapsible(False)
+
+        self.drop_zone = DropZone()
+        self.drop_zone.add_button.hide()  # the options row has "Add clips…" already
+        # Keyboard users reach it too: Enter or Space on it chooses clips (DropZone).
+        self.drop_zone.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.drop_zone)
+        layout.addWidget(self.options)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.row_buttons)
+        layout.addWidget(self.details)
+
+    # -- the preview ----------------------------------------------------------------------
+
+    @property
+    def preview_built_yet(self) -> bool:
+        return self._preview is not None
+
+    @property
+    def preview(self) -> PreviewPane:
+        """The preview pane, built on first use."""
+        if self._preview is None:
+            pane = _preview_pane(self)
+            pane.setMinimumWidth(280)
+            placeholder = self._preview_placeholder
+            self.splitter.replaceWidget(self.splitter.indexOf(placeholder), pane)
+            # The stretch lives in the widget's size policy: give the pane the placeholder's,
+            # or a wider window would widen only the list (a preview stuck at ~400 px).
+            self.splitter.setStretchFactor(self.splitter.indexOf(pane), PREVIEW_STRETCH)
+            placeholder.deleteLater()
+            self._preview = pane
+            self.preview_built.emit()
+        return self._preview  # type: ignore[return-value]  # a PreviewPane, imported late
+
+    def clear_preview(self) -> None:
+        """Stop and empty the preview, if it was built."""
+        if self._preview is not None:
+            self._preview.clear()  # type: ignore[attr-defined]  # a PreviewPane
+
+    def focus_chain(self) -> list[QWidget]:
+        """Its controls in reading order: drop zone, options, view filters, the list, the
+        preview's controls, then the selected row's actions."""
+        preview = [] if self._preview is None else list(getattr(self._preview, "controls", []))
+        return [
+            self.drop_zone,
+            *self.options.focus_widgets(),
+            *self.filter_bar.focus_widgets(),
+            self.table,
+            *preview,
+            *self.row_buttons.buttons,
+        ]
+
+    def balance_split(self) -> None:
+        """In a narrow window the preview leaves the list the room its columns need (down to
+        the preview's own minimum); in a wide one the split stays as the user left it."""
+        sizes = self.splitter.sizes()
+        if len(sizes) != 2 or min(sizes) <= 0:
+            return
+        wanted = self.table.wanted_width()
+        preview_side = self.splitter.widget(1)
+        if preview_side is None:
+            return
+        smallest = max(300, preview_side.minimumWidth(), preview_side.minimumSizeHint().width())
+        total = sum(sizes)
+        if sizes[0] < wanted and sizes[1] > smallest:
+            preview = max(smallest, total - wanted)
+            self.splitter.setSizes([total - preview, preview])
+
+    def restore_state(self, columns: object, splitter: object, width: int) -> None:
+        """The column layout and the split saved last time (None: never saved), for a
+        window ``width`` wide."""
+        if columns is not None:
+            self.table.restore_columns(columns)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)  # type: ignore[arg-type]
+        else:
+            # The list first; the preview a third (at least 300 px), growing with the window.
+            preview = max(300, width // 3)
+            self.splitter.setSizes([width - preview, preview])
+
+    def save_state(self) -> tuple[QByteArray, QByteArray]:
+        """The column layout and the split, for :meth:`restore_state` next time."""
+        return self.table.horizontalHeader().saveState(), self.splitter.saveState()
+
+    # -- the details line -----------------------------------------------------------------
+
+    def show_details(self, jobs: list[Job], progress: Progress | None) -> None:
+        """The selected clip's name, status, why it waits and where its result is (with its
+        ``progress``); for a selection of several, how many."""
+        if len(jobs) != 1 or progress is None:
+            self.details.setText(
+                self.tr("%n clip(s) selected.", "", len(jobs))
+                if jobs
+                else self.tr("Select a clip to see its details and preview it.")
+            )
+            return
+        job = jobs[0]
+        status = status_text(job, progress)
+        lines = [
+            f"<b>{html.escape(job.name, quote=False)}</b> — {html.escape(status, quote=False)}"
+        ]
+        if token_wait(job, progress):  # why it waits: a refused token, or none at all
+            lines.append(html.escape(token_wait(job, progress), quote=False))
+        if message_text(job):  # for a finished clip: where its result is
+            lines.append(html.escape(message_text(job), quote=False))
+        if job.state is JobState.READY:
+            lines.append(self.tr("Ready. Nothing is sent until you press Add sound."))
+        self.details.setText("<br>".join(lines))
