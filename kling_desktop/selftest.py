@@ -265,8 +265,11 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
     from kling_desktop.simulator import DEMO_TOKEN, Scenario, Simulator
 
     clip = home / "demo.mp4"
-
     make_clip(clip, 3.0, audio=False)  # silent, like the clips users bring
+    # A short clip with sound of its own, in another container: prepared on the computer
+    # (extended to 3 s, re-encoded with the encoder this build has), then put together
+    # (its sound cut back, mixed with the clip's own at 50 %, onto the original picture).
+    short = make_clip(home / "short.mov", 1.5, audio=True, container="mov")
     paths = app_paths().ensure()
     output = home / "output"
     output.mkdir()
@@ -285,7 +288,7 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
             accounts = client.list_accounts()
         email = accounts[0].email if accounts else ""
         store = JobStore(paths.database)
-        runner = JobRunner(store, client_factory, settings)
+        runner = JobRunner(store, client_factory, settings, cache_dir=paths.cache_dir)
         seen: list[str] = []
         final: dict[int, Job] = {}
         final_states = {JobState.DONE, JobState.FAILED, JobState.UNCERTAIN, JobState.STOPPED}
@@ -300,14 +303,16 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
         ids: list[int] = []
         runner.files_added.connect(ids.extend)
         runner.add_files([clip], JobOptions(email=email), start=True)
-        if not _wait_until(lambda: bool(ids), timeout):
+        runner.add_files([short], JobOptions(email=email, original_volume=0.5), start=True)
+        if not _wait_until(lambda: len(ids) == 2, timeout):
             raise StepFailed("the engine accepted no job for a good clip")
-        if not _wait_until(lambda: ids[0] in final, timeout):
+        if not _wait_until(lambda: all(i in final for i in ids), timeout):
             current = runner.job(ids[0])
             raise StepFailed(
                 f"the demo job did not finish in {timeout:.0f} s "
                 f"(states {seen}, now {current.state.value if current else '?'})"
             )
+        prepared = _check_prepared(final[ids[1]])
         job = final[ids[0]]
         if job.state is not JobState.DONE:
             raise StepFailed(f"the demo job ended {job.state.value}: {job.error_code} {seen}")
@@ -325,6 +330,7 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
             "result": Path(job.output_path).name,
             "result_has_audio": has_audio,
             "result_duration_s": verdict.duration_s,
+            "prepared": prepared,
         }
     finally:
         if runner is not None:
@@ -334,6 +340,28 @@ def _step_demo_job(app: QCoreApplication, home: Path, timeout: float) -> dict[st
             with contextlib.suppress(Exception):
                 store.close()
         sim.stop()
+
+
+def _check_prepared(job: Any) -> dict[str, Any]:
+    """The short clip went through preparation and finishing: a result of its own length,
+    with sound, holding its picture."""
+    from kling_desktop.jobs.model import JobState
+    from kling_desktop.media.check import probe_clip
+    from kling_desktop.media.prepare import upload_video_encoder
+
+    if job.state is not JobState.DONE or job.output_path is None:
+        raise StepFailed(f"the prepared clip ended {job.state.value}: {job.error_message}")
+    result = probe_clip(Path(job.output_path))
+    length = result.duration or 0.0
+    if not result.has_audio or abs(length - 1.5) > 0.15:
+        raise StepFailed(
+            f"the prepared clip's result is wrong: {length:.2f} s, sound {result.has_audio}"
+        )
+    return {
+        "result": Path(job.output_path).name,
+        "duration_s": round(length, 3),
+        "upload_encoder": upload_video_encoder(),
+    }
 
 
 # -- helpers ---------------------------------------------------------------------------------
