@@ -9,8 +9,8 @@ from PySide6.QtCore import QProcess, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from kling_desktop.gui import background, dialogs
-from kling_desktop.gui.background import CloseChoice, CloseQuestion
+from kling_desktop.gui import close_question, dialogs
+from kling_desktop.gui.close_question import CloseChoice, CloseQuestion
 from kling_desktop.gui.desktop import open_folder
 from kling_desktop.gui.drop_zone import VIDEO_PATTERNS
 from kling_desktop.gui.spend import SpendRequest
@@ -63,7 +63,7 @@ class Interactions:
 
     def ask_close(self, parent: QWidget, question: CloseQuestion) -> CloseChoice:
         """Quit / keep working in the background / cancel, while Kling still works on clips."""
-        return background.ask_close(parent, question)
+        return close_question.ask_close(parent, question)
 
     def choose_files(self, parent: QWidget, start: Path) -> list[Path]:
         patterns = " ".join(VIDEO_PATTERNS)

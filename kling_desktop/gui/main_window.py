@@ -37,9 +37,10 @@ from PySide6.QtWidgets import (
 
 from kling_desktop import APP_NAME
 from kling_desktop.gui.actions import WindowActions, build_menus
-from kling_desktop.gui.background import Background, DesktopNotifications
+from kling_desktop.gui.background import Background
 from kling_desktop.gui.clip_intake import ClipIntake
 from kling_desktop.gui.coalescer import Coalescer
+from kling_desktop.gui.desktop_notify import DesktopNotifications
 from kling_desktop.gui.focus import FocusRing
 from kling_desktop.gui.interactions import Interactions
 from kling_desktop.gui.job_commands import JobCommands

@@ -32,7 +32,7 @@ from kling_desktop.jobs.model import Job
 from kling_desktop.runner.engine import BatchSummary
 
 if TYPE_CHECKING:
-    from kling_desktop.gui.background import DesktopNotifications
+    from kling_desktop.gui.desktop_notify import DesktopNotifications
 
 
 def tr(text: str) -> str:

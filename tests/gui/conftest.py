@@ -17,7 +17,7 @@ from kling_desktop.api.client import KlingClient
 from kling_desktop.api.models import Account, Balance
 from kling_desktop.context import ClientSource
 from kling_desktop.gui import plurals
-from kling_desktop.gui.background import CloseChoice, CloseQuestion
+from kling_desktop.gui.close_question import CloseChoice, CloseQuestion
 from kling_desktop.gui.launch import AppContext, build_context, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.gui.spend import SpendRequest

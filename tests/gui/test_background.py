@@ -14,19 +14,18 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMainWindow, QPushButton, QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
 
-from kling_desktop.gui.background import (
+from kling_desktop.gui.background import Background, progress_text
+from kling_desktop.gui.close_question import (
     AT_KLING,
-    Background,
     CloseChoice,
     CloseQuestion,
-    DesktopNotifications,
     ask_close,
     background_label,
     close_question,
-    progress_text,
     question_text,
     quit_label,
 )
+from kling_desktop.gui.desktop_notify import DesktopNotifications
 from kling_desktop.jobs.model import Job, JobState
 
 #: What the offscreen platform says about windows and tray icons it cannot really show.

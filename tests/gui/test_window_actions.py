@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.cli.parser import WINDOW, parse
-from kling_desktop.gui.background import AT_KLING, CloseChoice
+from kling_desktop.gui.close_question import AT_KLING, CloseChoice
 from kling_desktop.gui.job_table import Column, JobFilter, status_text
 from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.model import Job, JobOptions, JobState
