@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 from pytestqt.qtbot import QtBot
 
-from kling_desktop.gui.preview import NO_TIME, Player, PreviewPane
+from kling_desktop.gui.player import Player
+from kling_desktop.gui.preview import NO_TIME, PreviewPane
 from tests.fixtures.media import ClipFactory
 
 Status = QMediaPlayer.MediaStatus
