@@ -12,45 +12,37 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from kling_desktop.accounts.vault import (
     DEFAULT_PROFILE,
-    TOKEN_ENV,
-    InvalidProfile,
     InvalidToken,
     Vault,
     VaultUnavailable,
     clean_token,
 )
 from kling_desktop.api.client import KlingClient
-from kling_desktop.api.errors import AccountError, ApiError, BadRequest, Unauthorized
+from kling_desktop.api.errors import BadRequest
 from kling_desktop.api.models import Account
-from kling_desktop.logs import redact
+from kling_desktop.gui.account_forms import (
+    AddAccountDialog,
+    technical_details,
+    user_message,
+)
+from kling_desktop.gui.account_table import AccountTable
+from kling_desktop.gui.token_box import TokenBox, source_text
 from kling_desktop.paths import app_paths
 from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import Settings
@@ -58,116 +50,6 @@ from kling_desktop.settings import Settings
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-MAX_JOBS_RANGE = (1, 50)
-NO_GMAIL_NOTE = (
-    "Gmail and Apple sign-ins are not supported by useapi.net — use an email/password Kling "
-    "account, ideally one just for the API."
-)
-
-
-#: Inside this pane, what to do next is here: the errors' own "Open Accounts…" advice is not.
-_PANE_HINTS: dict[type[ApiError], str] = {
-    Unauthorized: "Check that you pasted the whole token, including “user:” at the start.",
-    AccountError: "Remove the account and add it again: its Kling session may have expired.",
-}
-
-
-def user_message(exc: BaseException) -> str:
-    """The sentence to show for a failure (our errors are already user sentences)."""
-    if isinstance(exc, ApiError):
-        hint = next((h for kind, h in _PANE_HINTS.items() if isinstance(exc, kind)), None)
-        if hint is None:
-            return str(exc)
-        said = (
-            f" The service said: “{exc.server_text}”."
-            if exc.server_text and not exc.local and exc.server_text not in exc.summary
-            else ""
-        )
-        return redact(f"{exc.summary}{said} {hint}")
-    if isinstance(exc, VaultUnavailable | InvalidToken | InvalidProfile):
-        return str(exc)
-    return redact(f"Something went wrong: {exc}")
-
-
-def technical_details(exc: BaseException) -> str:
-    """What a sentence leaves out (the request, the status), for the log and "Details"."""
-    if isinstance(exc, ApiError):
-        return exc.details
-    return redact(f"{type(exc).__name__}: {exc}")
-
-
-def format_expiry(utc_text: str) -> str:
-    """``2025-01-01T12:13:14.000Z`` → local ``2025-01-01 13:13``; unknown text as given."""
-    if not utc_text:
-        return "—"
-    try:
-        when = datetime.fromisoformat(utc_text.replace("Z", "+00:00"))
-    except ValueError:
-        return utc_text
-    if when.tzinfo is not None:
-        when = when.astimezone()
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
-class AddAccountDialog(QDialog):
-    """Email, password (masked) and ``maxJobs`` for ``POST /accounts``. Nothing is stored."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Add a Kling account"))
-        self.email = QLineEdit(self)
-        self.email.setPlaceholderText("name@example.com")
-        self.email.setAccessibleName(self.tr("Kling account email"))
-        self.password = QLineEdit(self)
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setAccessibleName(self.tr("Kling account password"))
-        self.max_jobs = QSpinBox(self)
-        self.max_jobs.setRange(*MAX_JOBS_RANGE)
-        self.max_jobs.setValue(1)
-        self.max_jobs.setAccessibleName(self.tr("Maximum jobs at once"))
-        self.max_jobs.setToolTip(
-            self.tr("How many jobs useapi.net may run at once on this account (1–50).")
-        )
-        note = QLabel(
-            self.tr(
-                "useapi.net signs in to Kling with this email and password to check them. "
-                "The password is sent once and never stored on this computer."
-            )
-            + "\n\n"
-            + self.tr(NO_GMAIL_NOTE),
-            self,
-        )
-        note.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText(self.tr("Add account"))
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        form = QFormLayout()
-        form.addRow(self.tr("Email"), self.email)
-        form.addRow(self.tr("Password"), self.password)
-        form.addRow(self.tr("Max jobs at once"), self.max_jobs)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
-        layout.addWidget(self.buttons)
-        self.email.textChanged.connect(self._validate)
-        self.password.textChanged.connect(self._validate)
-        self._validate()
-
-    def _validate(self) -> None:
-        email = self.email.text().strip()
-        ok = "@" in email and " " not in email and bool(self.password.text())
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
-
-    def values(self) -> tuple[str, str, int]:
-        return self.email.text().strip(), self.password.text(), self.max_jobs.value()
-
-    def forget_password(self) -> None:
-        self.password.clear()
 
 
 class AccountsPane(QWidget):
@@ -186,7 +68,13 @@ class AccountsPane(QWidget):
     default_account_changed = Signal(str)
     #: Emitted after each background operation ends (tests and the window may wait on it).
 
-    COL_DEFAULT, COL_EMAIL, COL_MAX_JOBS, COL_EXPIRY, COL_CREDITS = range(5)
+    COL_DEFAULT, COL_EMAIL, COL_MAX_JOBS, COL_EXPIRY, COL_CREDITS = (
+        AccountTable.COL_DEFAULT,
+        AccountTable.COL_EMAIL,
+        AccountTable.COL_MAX_JOBS,
+        AccountTable.COL_EXPIRY,
+        AccountTable.COL_CREDITS,
+    )
 
     def __init__(
         self,
@@ -216,81 +104,24 @@ class AccountsPane(QWidget):
     # -- layout --------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        token_box = QGroupBox(self.tr("useapi.net API token"), self)
-        self.token_edit = QLineEdit(token_box)
-        self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token_edit.setPlaceholderText(self.tr("Paste your token (user:1234-…)"))
-        self.token_edit.setAccessibleName(self.tr("API token"))
-        self.token_edit.setClearButtonEnabled(True)
-        self.show_button = QToolButton(token_box)
-        self.show_button.setText(self.tr("Show"))
-        self.show_button.setCheckable(True)
-        self.show_button.setAccessibleName(self.tr("Show the token"))
-        self.paste_button = QToolButton(token_box)
-        self.paste_button.setText(self.tr("Paste"))
-        self.paste_button.setAccessibleName(self.tr("Paste the token"))
-
-        self.save_button = QPushButton(self.tr("Save"), token_box)
-        self.save_button.setToolTip(self.tr("Save the token in the system keyring"))
-        self.test_button = QPushButton(self.tr("Test"), token_box)
-        self.test_button.setToolTip(self.tr("Ask useapi.net which Kling accounts it gives"))
-        self.remove_button = QPushButton(self.tr("Remove"), token_box)
-        self.remove_button.setToolTip(self.tr("Forget the saved token"))
-        self.session_button = QPushButton(self.tr("Use for this run only"), token_box)
-        self.session_button.setToolTip(
-            self.tr("Keep the token in memory until the app closes; nothing is written")
-        )
-        self.session_button.setVisible(False)
-
-        self.store_label = QLabel(token_box)
-        self.store_label.setWordWrap(True)
-        self.store_label.setAccessibleName(self.tr("Where the token is stored"))
-        self.source_label = QLabel(token_box)
-        self.source_label.setWordWrap(True)
+        token_box = TokenBox(self)
+        # The token's controls, by the names the pane and its tests use.
+        self.token_edit = token_box.token_edit
+        self.show_button = token_box.show_button
+        self.paste_button = token_box.paste_button
+        self.save_button = token_box.save_button
+        self.test_button = token_box.test_button
+        self.remove_button = token_box.remove_button
+        self.session_button = token_box.session_button
+        self.store_label = token_box.store_label
+        self.source_label = token_box.source_label
         self.message_label = QLabel(self)
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label.setAccessibleName(self.tr("Message"))
 
-        field_row = QHBoxLayout()
-        field_row.addWidget(self.token_edit, 1)
-        field_row.addWidget(self.show_button)
-        field_row.addWidget(self.paste_button)
-        button_row = QHBoxLayout()
-        for button in (
-            self.save_button,
-            self.session_button,
-            self.test_button,
-            self.remove_button,
-        ):
-            button_row.addWidget(button)
-        button_row.addStretch(1)
-        token_layout = QVBoxLayout(token_box)
-        token_layout.addLayout(field_row)
-        token_layout.addLayout(button_row)
-        token_layout.addWidget(self.store_label)
-        token_layout.addWidget(self.source_label)
-
         accounts_box = QGroupBox(self.tr("Kling accounts"), self)
-        self.table = QTableWidget(0, 5, accounts_box)
-        self.table.setHorizontalHeaderLabels(
-            [
-                self.tr("Default"),
-                self.tr("Email"),
-                self.tr("Max jobs"),
-                self.tr("Session expires"),
-                self.tr("Credits (as reported)"),
-            ]
-        )
-        self.table.setAccessibleName(self.tr("Kling accounts"))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(self.COL_EMAIL, QHeaderView.ResizeMode.Stretch)
-        for col in (self.COL_DEFAULT, self.COL_MAX_JOBS, self.COL_EXPIRY, self.COL_CREDITS):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = AccountTable(accounts_box)
 
         self.refresh_button = QPushButton(self.tr("Refresh"), accounts_box)
         self.add_button = QPushButton(self.tr("Add account…"), accounts_box)
@@ -316,8 +147,6 @@ class AccountsPane(QWidget):
         layout.addWidget(accounts_box, 1)
 
     def _wire(self) -> None:
-        self.show_button.toggled.connect(self._on_show_toggled)
-        self.paste_button.clicked.connect(self._paste)
         self.save_button.clicked.connect(self.save_token)
         self.test_button.clicked.connect(self.test_token)
         self.remove_button.clicked.connect(self.remove_token)
@@ -429,37 +258,13 @@ class AccountsPane(QWidget):
             self.store_label.setText(self.tr("Stored in: {name}").format(name=name))
         else:
             self.store_label.setText(problem or str(VaultUnavailable(backend=name)))
-        self.source_label.setText(self._source_text(source))
+        self.source_label.setText(source_text(source))
         self._token = token
         self._update_buttons()
         if token is not None:
             self.refresh_accounts()
         else:
             self._fill_table([])
-
-    def _source_text(self, source: str) -> str:
-        if source == "environment":
-            return self.tr(
-                "Using the token from the {env} environment variable; it wins over a saved one."
-            ).format(env=TOKEN_ENV)
-        if source == "session":
-            return self.tr("Using a token for this run only; it is forgotten when the app closes.")
-        if source == "keyring":
-            return self.tr("A token is saved. Paste a new one to replace it.")
-        return self.tr("No token yet. Paste the token from your useapi.net account page.")
-
-    @Slot(bool)
-    def _on_show_toggled(self, shown: bool) -> None:
-        self.token_edit.setEchoMode(
-            QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
-        )
-        self.show_button.setText(self.tr("Hide") if shown else self.tr("Show"))
-
-    @Slot()
-    def _paste(self) -> None:
-        clipboard = QGuiApplication.clipboard()
-        if clipboard is not None:
-            self.token_edit.setText(clipboard.text().strip())
 
     @Slot()
     def save_token(self) -> None:
@@ -578,31 +383,8 @@ class AccountsPane(QWidget):
         )
 
     def _fill_table(self, accounts: list[Account]) -> None:
-        selected = self._selected_email()
         self._accounts = list(accounts)
-        self.table.setRowCount(len(accounts))
-        for row, account in enumerate(accounts):
-            mark = QTableWidgetItem("★" if account.email == self._settings.default_email else "")
-            mark.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-            mark.setToolTip(self.tr("Default account"))
-            email = QTableWidgetItem(account.email)
-            email.setData(Qt.ItemDataRole.UserRole, account.email)
-            if account.error:
-                email.setToolTip(account.error)
-            max_jobs = QTableWidgetItem(str(account.max_jobs))
-            max_jobs.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            expiry = QTableWidgetItem(
-                self.tr("⚠ {error}").format(error=account.error)
-                if account.error
-                else format_expiry(account.session.expire_time_utc)
-            )
-            expiry.setToolTip(account.session.expire_time_utc)
-            credits = QTableWidgetItem("…")
-            credits.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            for col, item in enumerate((mark, email, max_jobs, expiry, credits)):
-                self.table.setItem(row, col, item)
-            if account.email == selected:
-                self.table.selectRow(row)
+        self.table.fill(accounts, self._settings.default_email)
         if not accounts and self._token is not None:
             self._say(
                 self.tr(
@@ -611,55 +393,17 @@ class AccountsPane(QWidget):
             )
         self._update_buttons()
 
-    def _row_of(self, email: str) -> int | None:
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, self.COL_EMAIL)
-            if item is not None and item.data(Qt.ItemDataRole.UserRole) == email:
-                return row
-        return None
-
     def _balance_arrived(self, account: Account) -> None:
-        row = self._row_of(account.email)
-        if row is None:
-            return
-        item = self.table.item(row, self.COL_CREDITS)
-        if item is None:
-            return
-        if account.balance is None:
-            item.setText("—")
-            item.setToolTip(self.tr("useapi.net did not report a balance"))
-            return
-        item.setText(f"{account.balance.total:,}")
-        details = [
-            self.tr("{kind}: {left:,} left of {amount:,}").format(
-                kind=kind or "points", left=left, amount=amount
-            )
-            for kind, amount, left in account.balance.points
-        ]
-        item.setToolTip(
-            "\n".join([self.tr("As reported by useapi.net (units are not documented)."), *details])
-        )
+        self.table.show_balance(account)
 
     def _balance_failed(self, email: str, exc: BaseException) -> None:
-        row = self._row_of(email)
-        item = self.table.item(row, self.COL_CREDITS) if row is not None else None
-        if item is not None:
-            item.setText("?")
-            item.setToolTip(user_message(exc))
+        self.table.balance_failed(email, exc)
 
     def _selected_email(self) -> str | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        if not rows:
-            return None
-        item = self.table.item(rows[0].row(), self.COL_EMAIL)
-        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        return self.table.selected_email()
 
     def select_account(self, email: str) -> bool:
-        row = self._row_of(email)
-        if row is None:
-            return False
-        self.table.selectRow(row)
-        return True
+        return self.table.select_account(email)
 
     @Slot()
     def make_selected_default(self) -> None:
@@ -670,11 +414,7 @@ class AccountsPane(QWidget):
     def set_default_account(self, email: str) -> None:
         """Make ``email`` the default and save the settings (in the background)."""
         self._settings.default_email = email
-        for row in range(self.table.rowCount()):
-            mark = self.table.item(row, self.COL_DEFAULT)
-            item = self.table.item(row, self.COL_EMAIL)
-            if mark is not None and item is not None:
-                mark.setText("★" if item.data(Qt.ItemDataRole.UserRole) == email else "")
+        self.table.mark_default(email)
         self.default_account_changed.emit(email)
         snapshot = dataclasses.replace(self._settings)
         self._run(

@@ -13,7 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from kling_desktop.accounts import Vault
 from kling_desktop.api.client import KlingClient
-from kling_desktop.gui.accounts_pane import NO_GMAIL_NOTE, AccountsPane, format_expiry
+from kling_desktop.gui.account_forms import NO_GMAIL_NOTE, format_expiry
+from kling_desktop.gui.accounts_pane import AccountsPane
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import app_paths
 from kling_desktop.settings import Settings

@@ -14,7 +14,7 @@ from kling_desktop.accounts.vault import Vault
 from kling_desktop.api import errors
 from kling_desktop.api.models import Account
 from kling_desktop.gui import dialogs, plurals
-from kling_desktop.gui.accounts_pane import user_message
+from kling_desktop.gui.account_forms import user_message
 from kling_desktop.gui.launch import Launcher
 from kling_desktop.gui.main_window import MainWindow
 from kling_desktop.gui.notify import summary_text
