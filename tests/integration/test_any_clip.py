@@ -210,3 +210,53 @@ def test_killed_between_parts_then_resumed_pays_each_part_once(
     assert job["state"] == "done", job
     clips.assert_paid_once(job, simulator, 3)
     assert_result(clip, job, simulator, duration_s=45.0, parts=item["parts"])
+
+
+def test_parts_times_takes_with_an_output_folder_and_audio_export(
+    run_cli: RunCli, simulator: Simulator, tmp_path: Path
+) -> None:
+    """A QuickTime clip with PCM sound (converted, split into 2 parts) in 2 takes, saved in
+    another folder with its sound exported: 4 paid jobs, each take joined from its own parts'
+    tones, the picture copied into a MOV, every file in the output folder."""
+    clip = make_clip(
+        tmp_path / "clips" / "pcm.mov", 25.0, container="mov", audio=True, audio_codec="pcm_s16le"
+    )
+    item = clips.check(run_cli, clip)
+    assert item["paid_jobs"] == 2 and item["prepare"] == ["convert", "split"]
+    out = tmp_path / "out"
+    job = clips.add_sound(
+        run_cli, clip, "--takes", "2", "--output", str(out), "--export-audio", "wav"
+    )
+    clips.assert_paid_once(job, simulator, 2, takes=2)
+    result = Path(job["output"])
+    assert result == out / "pcm.sound.mov"
+    take2 = Path(job["files"]["takes"][1])
+    assert take2 == out / "pcm.sound.take2.mov"
+    assert Path(job["files"]["audio"][0]).parent == out
+    assert not list(clip.parent.glob("pcm.sound*"))
+    assert_result(clip, job, simulator, duration_s=25.0, parts=item["parts"])
+    assert_result(clip, job, simulator, duration_s=25.0, parts=item["parts"], take=2, output=take2)
+
+
+def test_a_silent_long_clip_with_its_own_sound_asked_for(
+    run_cli: RunCli, simulator: Simulator, tmp_path: Path
+) -> None:
+    """A 45 s clip with no sound at all, sparse keyframes (split where they are), and
+    --original-volume 0.5 and --duck: there is nothing of its own to mix; the result is the
+    parts' generated sound, whole."""
+    clip = make_clip(tmp_path / "clips" / "silent.mp4", 45.0, keyframe_every_s=8)
+    item = clips.check(run_cli, clip)
+    assert item["parts"] == [[0.0, 16.0], [16.0, 32.0], [32.0, 45.0]]
+    job = clips.add_sound(run_cli, clip, "--original-volume", "0.5", "--duck")
+    clips.assert_paid_once(job, simulator, 3)
+    assert_result(clip, job, simulator, duration_s=45.0, parts=item["parts"])
+
+
+def test_a_12_s_mpeg_ts_clip(run_cli: RunCli, simulator: Simulator, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clips" / "cam.ts", 12.0, container="ts", audio=True)
+    item = clips.check(run_cli, clip)
+    assert item["ok"] is True, item
+    assert item["duration_s"] == pytest.approx(12.0, abs=0.1)
+    job = clips.add_sound(run_cli, clip)
+    clips.assert_paid_once(job, simulator, 1)
+    assert_result(clip, job, simulator, duration_s=12.0, parts=item["parts"])
