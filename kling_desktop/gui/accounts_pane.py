@@ -9,7 +9,6 @@ sent once to useapi.net and dropped.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -42,6 +41,7 @@ from kling_desktop.gui.account_forms import (
     user_message,
 )
 from kling_desktop.gui.account_table import AccountTable
+from kling_desktop.gui.settings_saver import SettingsSaver
 from kling_desktop.gui.token_box import TokenBox, source_text
 from kling_desktop.paths import app_paths
 from kling_desktop.runner.worker import run_in_thread
@@ -84,10 +84,13 @@ class AccountsPane(QWidget):
         parent: QWidget | None = None,
         *,
         profile: str = DEFAULT_PROFILE,
+        saver: SettingsSaver | None = None,
     ) -> None:
         super().__init__(parent)
         self._vault = vault
         self._settings = settings
+        #: Writes the settings (the window's, or one for the user's settings file).
+        self._saver = saver or SettingsSaver(settings, app_paths().settings_file, self)
         self._client_for_token = client_for_token
         self._profile = profile
         self._busy = 0
@@ -416,11 +419,19 @@ class AccountsPane(QWidget):
         self._settings.default_email = email
         self.table.mark_default(email)
         self.default_account_changed.emit(email)
-        snapshot = dataclasses.replace(self._settings)
-        self._run(
-            lambda: snapshot.save(app_paths().settings_file),
-            lambda _: self._say(self.tr("{email} is now the default account.").format(email=email)),
-        )
+        self._set_busy(+1)
+
+        def saved(_: None) -> None:
+            if shiboken6.isValid(self):
+                self._set_busy(-1)
+                self._say(self.tr("{email} is now the default account.").format(email=email))
+
+        def failed(exc: BaseException) -> None:
+            if shiboken6.isValid(self):
+                self._set_busy(-1)
+                self._show_error(exc)
+
+        self._saver.save(saved, failed)
 
     @Slot()
     def open_add_account(self) -> None:

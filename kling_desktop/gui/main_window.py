@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -39,7 +39,6 @@ from kling_desktop import APP_NAME
 from kling_desktop.gui.actions import WindowActions, build_menus
 from kling_desktop.gui.background import Background
 from kling_desktop.gui.clip_intake import ClipIntake
-from kling_desktop.gui.coalescer import Coalescer
 from kling_desktop.gui.desktop_notify import DesktopNotifications
 from kling_desktop.gui.focus import FocusRing
 from kling_desktop.gui.interactions import Interactions
@@ -55,6 +54,7 @@ from kling_desktop.gui.notify import Level, MessageBar, Notifier
 from kling_desktop.gui.session import Session
 from kling_desktop.gui.settings_saver import SettingsSaver
 from kling_desktop.gui.status_bar import WindowStatus
+from kling_desktop.gui.timing import AfterFirstPaint, Coalescer
 from kling_desktop.gui.tool_dialogs import ToolDialogs
 from kling_desktop.gui.welcome import WelcomePanel
 from kling_desktop.jobs.model import Job, JobOptions, JobState
@@ -74,22 +74,6 @@ _OLD_SKIP_SPEND_CONFIRM = "confirm/skip_spend"
 #: Runner news (job changes, progress) refresh the actions, details and counts at most this
 #: often; the table's own rows update at once.
 REFRESH_INTERVAL_MS = 50
-
-
-class _AfterFirstPaint(QObject):
-    """Calls ``then`` in the event-loop turn after ``widget`` first painted, then goes away."""
-
-    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
-        super().__init__(widget)
-        self._then = then
-        widget.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self._then)
-            self.deleteLater()
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -154,7 +138,7 @@ class MainWindow(QMainWindow):
             self.statusBar(), selected=self.selected_jobs, jobs=self.model.jobs,
             open_accounts=self.open_accounts,
         )  # fmt: skip
-        self.tools = ToolDialogs(self, context, self.interactions, self.acts)
+        self.tools = ToolDialogs(self, context, self.interactions, self.acts, self.settings_saver)
         self._connect_actions()
         self.jobs_menu, self.help_actions = build_menus(
             self, self.acts, opener=self.interactions.open_url
@@ -179,7 +163,7 @@ class MainWindow(QMainWindow):
         self.session.refresh_accounts()
         self._painted = False
         self._after_paint: list[Callable[[], None]] = []
-        _AfterFirstPaint(self, self._first_paint_done)
+        AfterFirstPaint(self, self._first_paint_done)
 
     # -- properties -----------------------------------------------------------------------
 

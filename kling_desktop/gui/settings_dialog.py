@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
 
 from kling_desktop.api.client import validate_base_url
 from kling_desktop.api.errors import ApiError, InsecureUrl
+from kling_desktop.gui.settings_saver import SettingsSaver
 from kling_desktop.paths import app_paths
-from kling_desktop.runner.worker import run_in_thread
 from kling_desktop.settings import API_URL_ENV, DEFAULT_API_URL, Settings
 
 log = logging.getLogger(__name__)
@@ -80,11 +80,18 @@ class SettingsDialog(QDialog):
     _read_only = ""  # (Qt sends events while the constructor still runs)
 
     def __init__(
-        self, settings: Settings, parent: QWidget | None = None, *, read_only: str = ""
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        read_only: str = "",
+        saver: SettingsSaver | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self._settings = settings
+        #: Writes the settings (the window's, or one for the user's settings file).
+        self._saver = saver or SettingsSaver(settings, app_paths().settings_file, self)
         self._draft = dataclasses.replace(settings)
         self._saving = False
         self._read_only = read_only
@@ -361,10 +368,8 @@ class SettingsDialog(QDialog):
         edited = self.values()
         for name, value in edited.items():
             setattr(self._draft, name, value)
-        # Start from the live settings so a change made elsewhere meanwhile (the default
-        # account, in the accounts pane) is kept.
-        snapshot = dataclasses.replace(self._settings, **edited)
-        target = app_paths().settings_file
+        # The saver starts from the live settings, so a change made elsewhere meanwhile (the
+        # default account, in the accounts pane) is kept.
         self._saving = True
         self.save_error.setVisible(False)
         self._validate()
@@ -379,7 +384,6 @@ class SettingsDialog(QDialog):
             super(SettingsDialog, self).accept()
 
         def failed(exc: BaseException) -> None:
-            log.warning("Could not save the settings to %s: %s", target, exc)
             if not shiboken6.isValid(self):
                 return
             self._saving = False
@@ -390,4 +394,4 @@ class SettingsDialog(QDialog):
             self._fit_height()
             self._validate()
 
-        run_in_thread(lambda: snapshot.save(target), saved, failed)
+        self._saver.save(saved, failed, **edited)

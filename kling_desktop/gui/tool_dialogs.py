@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kling_desktop.gui.interactions import Interactions
     from kling_desktop.gui.launch import AppContext
     from kling_desktop.gui.settings_dialog import SettingsDialog
+    from kling_desktop.gui.settings_saver import SettingsSaver
 
 
 class ToolDialogs(QObject):
@@ -42,11 +43,13 @@ class ToolDialogs(QObject):
         context: AppContext,
         interactions: Interactions,
         actions: WindowActions,
+        saver: SettingsSaver,
     ) -> None:
         super().__init__(window)
         self._window = window
         self._context = context
         self.interactions = interactions
+        self._saver = saver
         self.accounts_dialog: QDialog | None = None
         self.accounts_pane: AccountsPane | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -79,7 +82,14 @@ class ToolDialogs(QObject):
 
         dialog = QDialog(self._window)
         dialog.setWindowTitle(self.tr("Accounts and token"))
-        pane = AccountsPane(self._context.vault, user_settings, client_for_token, dialog)
+        pane = AccountsPane(
+            self._context.vault,
+            user_settings,
+            client_for_token,
+            dialog,
+            # The demo's pane writes the user's own settings (its saver: the pane's own).
+            saver=None if demo else self._saver,
+        )
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
         buttons.rejected.connect(dialog.reject)
         layout = QVBoxLayout(dialog)
@@ -109,7 +119,7 @@ class ToolDialogs(QObject):
                 ).replace("%1", Path(settings.output_folder).name),
             )
         else:
-            dialog = SettingsDialog(settings, self._window)
+            dialog = SettingsDialog(settings, self._window, saver=self._saver)
             dialog.saved.connect(self._settings_saved)
         dialog.finished.connect(dialog.deleteLater)
         self.settings_dialog = dialog

@@ -1,8 +1,12 @@
-"""One refresh per interval, however many signals ask for one."""
+"""Event-loop timing: one refresh per interval however many signals ask for one, and work
+that waits for a widget's first paint."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 
 class Coalescer(QObject):
@@ -31,3 +35,19 @@ class Coalescer(QObject):
             self.everything_due.emit()
         else:
             self.details_due.emit()
+
+
+class AfterFirstPaint(QObject):
+    """Calls ``then`` in the event-loop turn after ``widget`` first painted, then goes away."""
+
+    def __init__(self, widget: QWidget, then: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self._then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._then)
+            self.deleteLater()
+        return False
