@@ -207,11 +207,11 @@ class MainWindow(QMainWindow):
         a = self.acts
         # JobCommands and ToolDialogs connected theirs; these are the window's own.
         slots: list[tuple[Any, Callable[[], Any]]] = [
-            (a.add_clips_action, self.choose_files),
+            (a.add_clips_action, self.intake.choose_files),
             (a.preview_action, self.play_selected),
-            (a.about_action, self.show_about),
+            (a.about_action, lambda: self.help_actions.show_about()),
             (a.quit_action, self.close),
-            (a.demo_action, self.toggle_demo),
+            (a.demo_action, lambda: self.switch_mode(not self.is_demo)),
         ]
         for action, slot in slots:
             action.triggered.connect(slot)
@@ -309,7 +309,7 @@ class MainWindow(QMainWindow):
         self.welcome.set_up.connect(self.open_accounts)
         self.welcome.try_demo.connect(lambda: self.switch_mode(True))
         self.drop_zone.dropped.connect(self.intake.deliver_drop)
-        self.drop_zone.add_clicked.connect(self.choose_files)
+        self.drop_zone.add_clicked.connect(self.intake.choose_files)
         self.filter_bar.chosen.connect(self.set_filter)
         self.session.accounts_changed.connect(self._update_status)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -355,9 +355,6 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:
         self.intake.drop.drop(event)
-
-    def choose_files(self) -> None:
-        self.intake.choose_files()
 
     def add_paths(self, paths: list[Path]) -> None:
         """Add clips (files or folders); see :meth:`ClipIntake.add_paths`."""
@@ -446,12 +443,6 @@ class MainWindow(QMainWindow):
         if not self.session.token_pending and self.session.has_token:
             self.status.forget_token_trouble()
         self._refresh_all()
-
-    def show_about(self) -> None:
-        self.help_actions.show_about()
-
-    def toggle_demo(self) -> None:
-        self.switch_mode(not self.is_demo)
 
     def switch_mode(self, demo: bool) -> None:
         if self._on_switch_mode is None:

@@ -24,8 +24,9 @@ FORMS: Final[dict[str, tuple[str, str]]] = {
         "%n clip needs your attention",
         "%n clips need your attention",
     ),
-    # main_window.py
+    # status_bar.py
     "%n need(s) attention": ("%n needs attention", "%n need attention"),
+    # an older wording of close_question.py (no text uses it now)
     "%n clip(s) still uploading. Those uploads start again from the beginning next time; "
     "nothing has been charged for them yet.": (
         "%n clip is still uploading. Its upload starts again from the beginning next time; "
@@ -33,6 +34,7 @@ FORMS: Final[dict[str, tuple[str, str]]] = {
         "%n clips are still uploading. Their uploads start again from the beginning next "
         "time; nothing has been charged for them yet.",
     ),
+    # job_commands.py
     "%n clip(s) being sent to Kling this instant were kept; remove them once they are sent.": (
         "%n clip is being sent to Kling this instant and was kept; remove it once it is sent.",
         "%n clips are being sent to Kling this instant and were kept; remove them once they "
