@@ -8,9 +8,10 @@ tones (Goertzel). No numpy, no ffmpeg binary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import subprocess
+import sqlite3
 from array import array
 from dataclasses import dataclass
 from fractions import Fraction
@@ -210,12 +211,15 @@ def heavy_clip(
     return path
 
 
-def run_quiet(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        **kwargs,
-    )
+def request_states(app_home: Path) -> list[str]:
+    """The states of the clips' requests, read straight from the job list (read-only, while
+    another process runs the jobs)."""
+    found = list(app_home.rglob("jobs.sqlite3"))
+    if not found:
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{found[0]}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT state FROM jobs WHERE parent_id IS NOT NULL").fetchall()
+    except sqlite3.Error:
+        return []
+    return [str(state) for (state,) in rows]

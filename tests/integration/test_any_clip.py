@@ -260,3 +260,32 @@ def test_a_12_s_mpeg_ts_clip(run_cli: RunCli, simulator: Simulator, tmp_path: Pa
     job = clips.add_sound(run_cli, clip)
     clips.assert_paid_once(job, simulator, 1)
     assert_result(clip, job, simulator, duration_s=12.0, parts=item["parts"])
+
+
+def test_killed_while_uploading_then_resumed_pays_each_part_once(
+    run_cli: RunCli, simulator: Simulator, app_home: Path, tmp_path: Path
+) -> None:
+    """Killed while a part's upload is on its way (nothing paid yet): resume uploads again
+    for free and sends each part once."""
+    simulator.scenario.transfer_bytes_per_s = 60_000  # an upload takes seconds
+    clip = make_clip(tmp_path / "clips" / "early.webm", 25.0, container="webm", audio=True)
+    proc = subprocess.Popen(
+        cli_command("add-sound", "--wait", "--json", *POLL, str(clip)),
+        env=cli_env(app_home, simulator),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_until(lambda: "uploading" in clips.request_states(app_home), timeout=60)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    assert simulator.tasks() == []
+    simulator.scenario.transfer_bytes_per_s = 0.0
+    resumed = run_cli("resume", "--wait", "--json", *POLL, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    (job,) = clips.jobs(run_cli)
+    assert job["state"] == "done", job
+    clips.assert_paid_once(job, simulator, 2)
+    assert_result(clip, job, simulator, duration_s=25.0, parts=[[0.0, 12.5], [12.5, 25.0]])

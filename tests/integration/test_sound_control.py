@@ -194,3 +194,39 @@ def test_duck_lowers_the_clips_own_sound_under_the_generated_one(
     assert clips.db(original / own) < -3.0, f"{clips.db(original / own):.2f} dB"
     assert original > ABSENT
     assert _within_db(generated, SINE_LEVEL)
+
+
+def test_the_reading_learned_from_a_clip_of_two_requests_sticks(
+    run_cli: RunCli, simulator: Simulator, toned: Path, tmp_path: Path
+) -> None:
+    """The service reads the flag the other way; the first clip is two paid requests (two
+    takes), both sent before anything was learned, so both results hold the clip's own sound.
+    Each says the same thing about the service: the next job must be sent the other way."""
+    simulator.scenario.crop_original_sound = "removes"
+    first = clips.add_sound(run_cli, toned, "--takes", "2")
+    assert [t["crop_video_original_sound_sent"] for t in simulator.tasks()] == [False, False]
+    assert all(t["original_sound_in_result"] for t in simulator.tasks())
+
+    second_clip = make_clip(tmp_path / "clips" / "second.mp4", LENGTH_S, audio=True)
+    second = clips.add_sound(run_cli, second_clip)
+    row = simulator.tasks()[-1]
+    assert len(simulator.tasks()) == 3
+    assert row["crop_video_original_sound_sent"] is True, "sent as if the service read the docs"
+    assert row["original_sound_in_result"] is False
+    assert tone_level(Path(second["output"]), CLIP_TONE_HZ) < ABSENT
+    assert first["state"] == "done"
+
+
+def test_remix_of_takes_remakes_every_take_for_free(
+    run_cli: RunCli, simulator: Simulator, toned: Path
+) -> None:
+    own = tone_level(toned, CLIP_TONE_HZ)
+    job = clips.add_sound(run_cli, toned, "--takes", "2")
+    take2 = Path(job["files"]["takes"][1])
+    assert tone_level(take2, CLIP_TONE_HZ) < ABSENT
+    remixed = clips.cli_json(run_cli, "remix", "--json", "--original-volume", "1", str(job["id"]))
+    (after,) = remixed["jobs"]
+    assert len(simulator.tasks()) == simulator.submit_count == 2
+    assert Path(after["files"]["takes"][1]) == take2
+    for path in (Path(after["output"]), take2):
+        assert _within_db(tone_level(path, CLIP_TONE_HZ), own), path
