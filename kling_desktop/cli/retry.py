@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
                 acts[job.id] = functools.partial(runner.retry, job.id)
             elif args.resubmit:
                 n = runner.paid_to_resend(job.id)
-                say(job, f"sending {n} new paid Kling job{'s' if n != 1 else ''} for it.")
+                what = "a new paid Kling job" if n == 1 else f"{n} new paid Kling jobs"
+                say(job, f"sending {what} for it.")
                 acts[job.id] = functools.partial(runner.resubmit, job.id)
             else:
                 say(job, needs_new_paid_job(job))

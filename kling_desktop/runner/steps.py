@@ -135,6 +135,23 @@ class Steps:
             if job.state is S.QUEUED:  # re-checked before sending: carry on
                 return fields
             if job.state is S.CHECKING and policy.may_submit(job):
+                if parts.needs_parts(job.replace(**fields)):
+                    # It changed into a clip the app must prepare, maybe in several paid
+                    # parts: what the user confirmed no longer holds. Ask again.
+                    return {
+                        **fields,
+                        "state": S.READY,
+                        "confirmed_requests": job.paid_submits,
+                        "warnings": " ".join(
+                            w
+                            for w in (
+                                "The clip changed since you pressed Add sound; nothing was "
+                                "sent. Press Add sound again to send it as it is now.",
+                                warnings,
+                            )
+                            if w
+                        ),
+                    }
                 # Sent back by preflight (the clip changed): still confirmed, so it goes on.
                 return {**fields, "state": S.QUEUED}
             if start and job.paid_submits == 0 and not parts.needs_parts(job.replace(**fields)):

@@ -24,10 +24,10 @@ def test_add_sound_json_and_jobs_list(
     run_cli: RunCli, clip_factory: ClipFactory, tmp_path: Path
 ) -> None:
     good = clip_factory("good.mp4", 4.0)
-    bad = clip_factory("bad.mp4", 1.0)
+    bad = clip_factory("bad.mp4", 1.0)  # --strict: Kling refuses it as it is
     out_dir = tmp_path / "results"
     result = run_cli(
-        "add-sound", "--wait", "--json", "--poll-interval", "0.3",
+        "add-sound", "--wait", "--json", "--poll-interval", "0.3", "--strict",
         "--output", str(out_dir), str(good), str(bad),
     )  # fmt: skip
     assert result.returncode == 1, result.stderr  # one clip was not accepted

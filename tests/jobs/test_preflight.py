@@ -257,7 +257,7 @@ def test_clip_replaced_after_its_check_is_checked_again_and_nothing_is_paid(
     engine: Engine, clip_factory: ClipFactory
 ) -> None:
     clip = clip_factory("take.mp4", 4.0)
-    [job_id] = engine.add(clip, start=False)
+    [job_id] = engine.add(clip, start=False, strict=True)
     assert engine.wait_state(job_id, S.READY).input_size == clip.stat().st_size
     clip_factory("take.mp4", 1.0)  # replaced by a 1-second clip Kling would refuse
     engine.runner.start([job_id])
@@ -267,6 +267,26 @@ def test_clip_replaced_after_its_check_is_checked_again_and_nothing_is_paid(
     assert job.duration_s is not None and job.duration_s < 2
     assert engine.simulator.submit_count == 0
     assert not [r for r in engine.simulator.requests if r.method == "POST"]  # no upload
+
+
+def test_clip_replaced_by_one_needing_preparation_asks_again_and_nothing_is_paid(
+    engine: Engine, clip_factory: ClipFactory
+) -> None:
+    """Confirmed as one paid job for a 4 s clip; replaced by a 45 s one (three paid parts)
+    before it was sent: back to Ready with a sentence, nothing uploaded or paid."""
+    clip = clip_factory("take.mp4", 4.0)
+    [job_id] = engine.add(clip, start=False)
+    engine.wait_state(job_id, S.READY)
+    clip_factory("take.mp4", 45.0)
+    seen: list[JobState] = []
+    engine.runner.job_changed.connect(lambda j: seen.append(j.state) if j.id == job_id else None)
+    engine.runner.start([job_id])
+    engine.qtbot.waitUntil(lambda: S.CHECKING in seen and seen[-1] is S.READY, timeout=20_000)
+    job = engine.job(job_id)
+    assert "changed" in job.warnings and job.confirmed_requests == job.paid_submits == 0
+    assert engine.runner.paid_to_start(job_id) == 3
+    assert engine.simulator.submit_count == 0
+    assert not [r for r in engine.simulator.requests if r.method == "POST"]
 
 
 def test_clip_changed_but_still_fine_is_checked_again_then_sent_once(
