@@ -965,6 +965,35 @@ class JobRunner(QObject):
         self._run(job_id, self._finish_pool, work, on_error=failed, needs_client=False)
         return True
 
+    def set_options(self, job_ids: Iterable[int], **fields: Any) -> list[int]:
+        """Change jobs' options (JobOptions fields): any of them before the clip is sent;
+        after, only how its result sounds (levels, ducking, loudness, export, which take),
+        and only for a clip of parts not yet put together — a done clip is :meth:`remix`ed.
+        Options that change what is sent (strict, longest clip) check the clip again.
+        Returns the ids whose options change."""
+        changed = []
+        for job_id in job_ids:
+            job = self._jobs.get(job_id)
+            if job is None or job.parent_id is not None:
+                continue
+            own = {k: v for k, v in fields.items() if k in _allowed_options(job)}
+            if not own:
+                continue
+            changed.append(job_id)
+            recheck = any(k in _RECHECK_OPTIONS for k in own)
+
+            def write(stored: Job, own: dict[str, Any] = own, recheck: bool = recheck) -> Decision:
+                own = {k: v for k, v in own.items() if k in _allowed_options(stored)}
+                if not own:
+                    return Decision()
+                changes: dict[str, Any] = {"options": dataclasses.replace(stored.options, **own)}
+                if recheck and stored.state in (S.READY, S.REJECTED):
+                    return Decision({**changes, "state": S.CHECKING}, Action.CHECK)
+                return Decision(changes)
+
+            self._decide(job_id, write)
+        return changed
+
     def _finish_when_done(self, clip_id: int) -> None:
         """Every request of a clip is done: put it together."""
         clip = self._jobs.get(clip_id)
@@ -1069,6 +1098,22 @@ class JobRunner(QObject):
             )
             if summary.done or summary.failed:
                 self.batch_finished.emit(summary)
+
+
+#: Options that only change how a result sounds: they may change until it is put together.
+SOUND_OPTIONS = frozenset(
+    {"sound_volume", "original_volume", "duck", "loudness_lufs", "export_audio", "take"}
+)
+#: Options that change what is sent: the clip is checked again.
+_RECHECK_OPTIONS = frozenset({"strict", "max_length_s"})
+
+
+def _allowed_options(job: Job) -> frozenset[str]:
+    if job.state in (S.CHECKING, S.READY, S.REJECTED) and not job.requests:
+        return frozenset(f.name for f in dataclasses.fields(JobOptions))
+    if job.requests and job.state in (S.PARTS, S.FAILED):
+        return SOUND_OPTIONS
+    return frozenset()
 
 
 def _unreadable(job: Job, exc: BaseException) -> Decision:
