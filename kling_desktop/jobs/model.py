@@ -202,6 +202,9 @@ class Job:
     plan: str = ""
     #: The files a finished clip made beyond ``output_path`` (takes, audio), as JSON.
     outputs: str = ""
+    #: The ``cropVideoOriginalSound`` value its paid request was sent with (1/0; None: not
+    #: sent yet): what the service did with it teaches the app how it reads the flag.
+    crop_sent: int | None = None
 
     @property
     def email(self) -> str:

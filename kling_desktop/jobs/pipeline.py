@@ -82,12 +82,14 @@ def crop_flag(keep_original: bool, reading: str | None) -> bool:
     return keep_original if reading != "removes" else not keep_original
 
 
-def submit(client: KlingClient, job: Job, reading: str | None = None) -> Task:
-    """Send the paid add-sound request once. The caller has persisted "submitting" first."""
+def submit(client: KlingClient, job: Job) -> Task:
+    """Send the paid add-sound request once. The caller has persisted "submitting" first,
+    with the ``cropVideoOriginalSound`` value to send (``job.crop_sent``)."""
+    keep = job.options.keep_original_sound if job.crop_sent is None else bool(job.crop_sent)
     return client.add_sound(
         video=job.upload_url,
         email=job.email or None,
-        keep_original_sound=crop_flag(job.options.keep_original_sound, reading),
+        keep_original_sound=keep,
         max_jobs=job.options.max_jobs,
         reply_url=job.options.reply_url or None,
         reply_ref=job.reply_ref,

@@ -112,6 +112,7 @@ def _v3(db: sqlite3.Connection) -> None:
         "requests INTEGER NOT NULL DEFAULT 0",
         "plan TEXT NOT NULL DEFAULT ''",
         "outputs TEXT NOT NULL DEFAULT ''",
+        "crop_sent INTEGER",
     ):
         db.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
     db.execute("CREATE INDEX jobs_parent ON jobs(parent_id)")

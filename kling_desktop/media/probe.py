@@ -50,6 +50,10 @@ _ISO_FIRST_BOXES: Final = frozenset(
 _IMAGE_BRANDS: Final = frozenset({"heic", "heix", "heim", "heis", "mif1", "msf1", "avif", "avis"})
 
 
+#: How far a container's length may run past its streams' before the streams are believed.
+_DURATION_SLACK_S = 5.0
+
+
 class ProbeError(Exception):
     """The file could not be probed; ``str()`` is a sentence for the user."""
 
@@ -98,11 +102,16 @@ class ProbeResult:
 
     @property
     def duration(self) -> float | None:
-        """The clip's length: the container's, else the longest stream's."""
-        if self.duration_s is not None:
-            return self.duration_s
+        """The clip's length: the container's, else the longest stream's — and the streams'
+        when the container's is far beyond them (an MPEG-TS whose timestamps wrap around
+        2^33 ticks reads as 26.5 hours long)."""
         known = [d for d in (self.video_duration_s, self.audio_duration_s) if d is not None]
-        return max(known) if known else None
+        longest = max(known) if known else None
+        if self.duration_s is not None:
+            if longest is not None and self.duration_s > longest + _DURATION_SLACK_S:
+                return longest
+            return self.duration_s
+        return longest
 
     @property
     def display_width(self) -> int | None:

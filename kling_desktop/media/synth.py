@@ -104,12 +104,16 @@ def make_clip(
             astream = out.add_stream(acodec, rate=48000)  # type: ignore[assignment]
             assert astream is not None
             astream.layout = "stereo" if acodec == "libopus" else "mono"
+        # MPEG-TS fixes its timestamp shift from the first packet muxed: the sound (whose
+        # encoder priming starts before 0) goes first, or its start would wrap around 2^33.
+        if astream is not None and container == "ts":
+            write_tone(out, astream, duration_s, tone_hz)
         if vstream is not None:
             # testsrc2 marks every frame a keyframe, which x264 obeys; a keyframe distance
             # only takes effect when the encoder may choose the frame types itself.
             intra_only = keyframe_every_s is None
             _write_video(out, vstream, duration_s, fps, width, height, intra_only=intra_only)
-        if astream is not None:
+        if astream is not None and container != "ts":
             write_tone(out, astream, duration_s, tone_hz)
     return path
 

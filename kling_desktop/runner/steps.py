@@ -209,15 +209,19 @@ class Steps:
     def submit_now(self, client: KlingClient, job_id: int) -> Outcome:
         """Commit "submitting" (the store refuses unless a confirmed request is left), send
         the one paid request, and record what came back — the task id at once."""
+        # The flag's value is decided now, from what was learned so far, and kept with the
+        # request: what the service then does with it is judged against what was sent.
+        asked = self._stored(job_id).options.keep_original_sound
+        flag = pipeline.crop_flag(asked, self._store.fact(parts.CROP_FACT))
         try:
-            job = self._store.begin_submit(job_id, self._clock())
+            job = self._store.begin_submit(job_id, self._clock(), crop_sent=int(flag))
         except SubmitNotAllowed as exc:
             log.warning("%s: not sent", exc)
             return self.apply(job_id, policy.not_confirmed)
         self._relay.changed.emit(job)
         settings = self._settings
         try:
-            task = pipeline.submit(client, job, self._store.fact(parts.CROP_FACT))
+            task = pipeline.submit(client, job)
         except Exception as exc:
             error = exc
             log.warning("job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
@@ -453,9 +457,11 @@ class Steps:
         )
 
     def _learn_crop_reading(self, job: Job, result: Path) -> str:
-        """Did the service keep the clip's own sound as asked? If it did the opposite, it
-        reads ``cropVideoOriginalSound`` the other way: remember that for the next jobs
-        (DESIGN open question; contract §2). Returns a warning for the job, or ""."""
+        """Did the service keep the clip's own sound as the flag it was sent asks? That says
+        how it reads ``cropVideoOriginalSound`` (the docs: true keeps it; contract §2 open
+        question): remembered for the next jobs. Returns a warning for the job, or ""."""
+        if job.crop_sent is None:
+            return ""
         try:
             from kling_desktop.media.sound import contains
 
@@ -465,32 +471,34 @@ class Steps:
             return ""
         if kept is None:
             return ""
-        reading = self._store.fact(parts.CROP_FACT) or "keeps"
-        asked = job.options.keep_original_sound
-        sent = pipeline.crop_flag(asked, reading)
-        expected = sent if reading == "keeps" else not sent
-        if kept == expected:
-            if self._store.fact(parts.CROP_FACT) is None:
-                self._store.learn(parts.CROP_FACT, reading)
-                log.info(
-                    "cropVideoOriginalSound=%s %s the clip's sound, as the docs say",
-                    str(sent).lower(),
-                    "kept" if kept else "removed",
-                )
+        sent = bool(job.crop_sent)
+        reading = "keeps" if kept == sent else "removes"
+        known = self._store.fact(parts.CROP_FACT)
+        if known == reading:
             return ""
-        learned = "removes" if reading == "keeps" else "keeps"
-        self._store.learn(parts.CROP_FACT, learned)
+        self._store.learn(parts.CROP_FACT, reading)
+        if reading == "keeps":
+            log.info(
+                "job %s: cropVideoOriginalSound=%s %s the clip's own sound, as the docs say",
+                job.id,
+                str(sent).lower(),
+                "kept" if kept else "removed",
+            )
+            return ""
         log.warning(
-            "job %s: cropVideoOriginalSound=%s %s the clip's own sound (asked to %s it); "
-            "from now on the flag is sent the other way",
+            "job %s: cropVideoOriginalSound=%s %s the clip's own sound, the opposite of what "
+            "the docs say; from now on the flag is sent the other way",
             job.id,
             str(sent).lower(),
             "kept" if kept else "removed",
-            "keep" if asked else "replace",
         )
+        asked = job.options.keep_original_sound
+        if kept == asked:
+            return ""
         return (
             f"Kling {'kept' if kept else 'removed'} the clip's own sound although it was asked "
-            f"to {'keep' if asked else 'replace'} it; the next jobs ask the other way round."
+            f"to {'keep' if asked else 'replace'} it (it reads the request's flag the other way "
+            "round); the next jobs ask the other way round."
         )
 
     # after a failed write --------------------------------------------------------------
