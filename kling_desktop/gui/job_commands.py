@@ -19,12 +19,7 @@ from kling_desktop.gui import dialogs
 from kling_desktop.gui.actions import FREE_RETRIES, WindowActions, quoted
 from kling_desktop.gui.notify import Level, MessageBar, details_of
 from kling_desktop.gui.session import Session
-from kling_desktop.gui.spend import (
-    SpendRequest,
-    paid_jobs_to_resend,
-    paid_jobs_to_start,
-    spend_request,
-)
+from kling_desktop.gui.spend import SpendRequest, spend_request
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.policy import RetryKind
 
@@ -88,7 +83,9 @@ class JobCommands(QObject):
     def can_undo(self) -> bool:
         return bool(self._removed)
 
-    def spend_request(self, jobs: list[Job], paid_jobs: Callable[[Job], int]) -> SpendRequest:
+    def spend_request(
+        self, jobs: list[Job], paid_jobs: Callable[[Job], int], *, explain: bool = False
+    ) -> SpendRequest:
         """What the confirmation of a paid action shows: accounts, clips, jobs, credits."""
         return spend_request(
             jobs,
@@ -96,7 +93,20 @@ class JobCommands(QObject):
             default_email=self._context.settings.default_email,
             balances=self._session.balances,
             demo=self._context.demo is not None,
+            explain=explain,
         )
+
+    def start_request(self, jobs: list[Job]) -> SpendRequest:
+        """The Add sound confirmation: paid Kling jobs counted by the runner (a clip split
+        into parts, or asked with several takes, is several)."""
+        return self.spend_request(jobs, self.paid_to_start, explain=True)
+
+    def resend_request(self, jobs: list[Job]) -> SpendRequest:
+        """The Send again confirmation: one new paid job per part Kling failed or lost."""
+        return self.spend_request(jobs, lambda job: self._runner.paid_to_resend(job.id))
+
+    def paid_to_start(self, job: Job) -> int:
+        return int(self._runner.paid_to_start(job.id))
 
     def safely(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Runner calls refuse illegal moves; say so instead of crashing the event loop."""
@@ -145,7 +155,7 @@ class JobCommands(QObject):
                 topic="token",
             )
             return
-        request = self.spend_request(ready, paid_jobs_to_start)
+        request = self.start_request(ready)
         if not self.interactions.confirm_spend(self._window, request):
             return
         self._runner.start([j.id for j in ready])
@@ -163,7 +173,7 @@ class JobCommands(QObject):
         ]
         if not jobs:
             return
-        request = self.spend_request(jobs, paid_jobs_to_resend)
+        request = self.resend_request(jobs)
         if not self.interactions.confirm_resend(self._window, jobs, request):
             return
         for job in jobs:
@@ -173,7 +183,7 @@ class JobCommands(QObject):
         for job in self._selected():
             if job.state is not JobState.UNCERTAIN:
                 continue
-            request = self.spend_request([job], paid_jobs_to_resend)
+            request = self.resend_request([job])
             choice = self.interactions.resolve_uncertain(self._window, job, request)
             if choice is not None:
                 self.safely(self._runner.resolve_uncertain, job.id, resubmit=choice)

@@ -28,6 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QImage, QPixmap
 
 from kling_desktop.api import errors
+from kling_desktop.gui.parts_text import parts_line, plan_sentence, takes_line
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.pipeline import NoClient
 from kling_desktop.runner.engine import JobRunner, Progress
@@ -298,7 +299,28 @@ class JobTableModel(QAbstractTableModel):
         return status_text(job, self._progress.get(job.id, Progress()))
 
     def _message_text(self, job: Job) -> str:
-        return message_text(job)
+        """Where the result is (and which take it is); for a ready clip, what preparing it
+        does and costs; for a clip of parts at work, where each part is."""
+        if job.requests and job.state.is_active:
+            return self.parts_text(job)
+        if job.state is JobState.READY:
+            extra = plan_sentence(job, self._runner.paid_to_start(job.id))
+        else:
+            extra = takes_line(job)
+        return " · ".join(text for text in (message_text(job), extra) if text)
+
+    def detail_lines(self, job: Job) -> list[str]:
+        """What the details under the list (and a row's tooltip) say beyond the status."""
+        lines = [self._message_text(job)]
+        if job.requests and not job.state.is_active:
+            lines.append(self.parts_text(job))
+        return [line for line in lines if line]
+
+    def parts_text(self, job: Job) -> str:
+        """ "3 parts: Part 1 ✓ · Part 2 Adding sound · …" for a clip of parts, else ""."""
+        if not job.requests:
+            return ""
+        return parts_line(job, self._runner.requests_of(job.id), self._runner.progress)
 
     def _sort_key(self, job: Job, column: Column) -> Any:
         if column is Column.DURATION:
@@ -317,9 +339,7 @@ class JobTableModel(QAbstractTableModel):
             parts = [status_text(job, progress)]
             if token_wait(job, progress):
                 parts.append(token_wait(job, progress))
-            if message_text(job):
-                parts.append(message_text(job))
-            return "\n".join(parts)
+            return "\n".join([*parts, *self.detail_lines(job)])
         return None
 
     # -- runner signals -------------------------------------------------------------------
@@ -371,8 +391,9 @@ class JobTableModel(QAbstractTableModel):
         self._progress[job_id] = progress
         self._update_clock(job_id)
         row = self.row_of(job_id)
-        index = self.index(row, Column.STATE)
-        self.dataChanged.emit(index, index)
+        # A clip of parts names each part's progress in its details too.
+        last = Column.MESSAGE if self._jobs[job_id].requests else Column.STATE
+        self.dataChanged.emit(self.index(row, Column.STATE), self.index(row, last))
 
     def _emit_row(self, job_id: int) -> None:
         row = self.row_of(job_id)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kling_desktop.gui.actions import RowButtons, WindowActions
 from kling_desktop.gui.drop_zone import DropZone
-from kling_desktop.gui.job_table import JobTableModel, message_text, status_text, token_wait
+from kling_desktop.gui.job_table import JobTableModel, status_text, token_wait
 from kling_desktop.gui.job_view import FilterBar, JobTableView
 from kling_desktop.gui.options_strip import OptionsStrip
 from kling_desktop.jobs.model import Job, JobState
@@ -50,6 +50,7 @@ class JobsPage(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._model = model
         self.options = OptionsStrip(
             actions.add_clips_action,
             actions.add_sound_action,
@@ -194,8 +195,8 @@ class JobsPage(QWidget):
         ]
         if token_wait(job, progress):  # why it waits: a refused token, or none at all
             lines.append(html.escape(token_wait(job, progress), quote=False))
-        if message_text(job):  # for a finished clip: where its result is
-            lines.append(html.escape(message_text(job), quote=False))
+        # Where its result is; what preparing it does; where each of its parts is.
+        lines.extend(html.escape(line, quote=False) for line in self._model.detail_lines(job))
         if job.state is JobState.READY:
             lines.append(self.tr("Ready. Nothing is sent until you press Add sound."))
         self.details.setText("<br>".join(lines))

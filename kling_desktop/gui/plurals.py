@@ -41,6 +41,10 @@ FORMS: Final[dict[str, tuple[str, str]]] = {
         "are sent.",
     ),
     # dialogs.py
+    "%n clip(s) are split into parts (%1)": (
+        "%n clip is split into parts (%1)",
+        "%n clips are split into parts (%1)",
+    ),
     "This starts %n new paid Kling job(s)": (
         "This starts a new paid Kling job",
         "This starts %n new paid Kling jobs",

@@ -9,6 +9,7 @@ gives the versions a job has.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from kling_desktop.gui.focus import FocusRing
 from kling_desktop.gui.help import Shortcut
 from kling_desktop.gui.player import MULTIMEDIA_IMPORT_ERROR, Player
+from kling_desktop.gui.take_switch import SourceSwitch
 from kling_desktop.text import format_clock
 
 if not MULTIMEDIA_IMPORT_ERROR:
@@ -62,7 +63,7 @@ def keyboard_keys() -> list[Shortcut]:
         Shortcut(group, tr("Back or forward 5 seconds (position)"), keys("PgUp", "PgDown")),
         Shortcut(group, tr("Start or end (position)"), keys("Home", "End")),
         Shortcut(group, tr("Softer or louder (volume)"), keys("Down", "Up")),
-        Shortcut(group, tr("With sound (result) or Original"), keys("Left", "Right")),
+        Shortcut(group, tr("With sound (result), takes or Original"), keys("Left", "Right")),
         Shortcut(group, tr("Next or previous control"), keys("Tab", "Shift+Tab")),
     ]
 
@@ -81,7 +82,7 @@ class PreviewPane(QWidget):
         player: the :class:`Player` to drive; a new one (owned by the pane) when None.
     """
 
-    RESULT, ORIGINAL = 0, 1
+    RESULT, ORIGINAL, TAKE = SourceSwitch.RESULT, SourceSwitch.ORIGINAL, SourceSwitch.TAKE
 
     def __init__(self, player: Player | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,21 +125,14 @@ class PreviewPane(QWidget):
         self.video.setMinimumSize(240, 135)
         self.video.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-        self.result_button = QToolButton(self)
-        self.result_button.setText(self.tr("With sound (result)"))
-        self.original_button = QToolButton(self)
-        self.original_button.setText(self.tr("Original"))
-        self.source_group = QButtonGroup(self)
-        self.source_group.setExclusive(True)
-        for button, ident, tip in (
-            (self.result_button, self.RESULT, self.tr("Play the clip with Kling's new sound")),
-            (self.original_button, self.ORIGINAL, self.tr("Play the clip as it was dropped")),
-        ):
-            button.setCheckable(True)
-            button.setToolTip(tip)
-            button.setAccessibleName(button.text())
-            button.setAccessibleDescription(tip)
-            self.source_group.addButton(button, ident)
+        self.switch = SourceSwitch(self)
+        self.switch.setAccessibleName(self.tr("Which version plays"))
+        # The parts tests and the window reach by their own names.
+        self.result_button = self.switch.result_button
+        self.original_button = self.switch.original_button
+        self.take_buttons = self.switch.take_buttons
+        self.use_take_button = self.switch.use_button
+        self.source_group = self.switch.group
 
         self.play_button = QToolButton(self)
         self.play_button.setIcon(self._icon_play)
@@ -174,8 +168,7 @@ class PreviewPane(QWidget):
         # Every control is reached with Tab (tool buttons only take focus from a click by
         # default on some styles), in reading order.
         self.controls = [
-            self.result_button,
-            self.original_button,
+            *self.switch.buttons,
             self.play_button,
             self.seek_slider,
             self.mute_button,
@@ -188,11 +181,6 @@ class PreviewPane(QWidget):
         self.focus_ring = FocusRing(self)
         self.focus_ring.watch(*self.controls, self.video)
 
-        switch_row = QHBoxLayout()
-        switch_row.addWidget(self.result_button)
-        switch_row.addWidget(self.original_button)
-        switch_row.addStretch(1)
-
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
         controls.addWidget(self.seek_slider, 1)
@@ -204,7 +192,7 @@ class PreviewPane(QWidget):
         # Room for the focus ring around the outermost controls.
         ring = FocusRing.MARGIN
         layout.setContentsMargins(ring, ring, ring, ring)
-        layout.addLayout(switch_row)
+        layout.addWidget(self.switch)
         layout.addWidget(self.video, 1)
         layout.addWidget(self.note)
         layout.addLayout(controls)
@@ -221,18 +209,30 @@ class PreviewPane(QWidget):
         self.seek_slider.valueChanged.connect(self._on_slider)
         self.mute_button.toggled.connect(self._on_mute)
         self.volume_slider.valueChanged.connect(self._on_volume)
-        self.source_group.idClicked.connect(self.switch_to)
+        self.switch.chosen.connect(self.switch_to)
 
     # -- public --------------------------------------------------------------------------------
 
-    def show_job(self, result_path: Path | None, original_path: Path | None) -> None:
-        """Show a job: its result (preferred) and its original clip for comparison.
+    def show_job(
+        self,
+        result_path: Path | None,
+        original_path: Path | None,
+        takes: Sequence[Path | None] = (),
+        result_take: int = 0,
+    ) -> None:
+        """Show a job: its result (preferred) and its original clip for comparison; for a clip
+        of several takes, ``takes`` are their files in take order (the result's own place is
+        ``result_path``, whatever it holds) and ``result_take`` which one is the result.
 
         The first frame appears as soon as the file is open; nothing plays until asked.
         """
-        self._paths = {self.RESULT: result_path, self.ORIGINAL: original_path}
-        self.result_button.setEnabled(result_path is not None)
-        self.original_button.setEnabled(original_path is not None)
+        self._paths = self._versions(result_path, original_path, takes, result_take)
+        self.switch.set_versions(
+            result=result_path is not None,
+            original=original_path is not None,
+            takes=[p is not None or k == result_take for k, p in enumerate(takes)],
+            result_take=result_take,
+        )
         which = self.RESULT if result_path is not None else self.ORIGINAL
         self._pending = None
         if result_path is None and original_path is None:
@@ -241,7 +241,36 @@ class PreviewPane(QWidget):
         self._select(which)
         self._load(self._paths[which])
 
-    def play_job(self, result_path: Path | None, original_path: Path | None) -> None:
+    def _versions(
+        self,
+        result_path: Path | None,
+        original_path: Path | None,
+        takes: Sequence[Path | None],
+        result_take: int,
+    ) -> dict[int, Path | None]:
+        paths = {self.RESULT: result_path, self.ORIGINAL: original_path}
+        for k, path in enumerate(takes):
+            if k != result_take:
+                paths[self.TAKE + k] = path
+        return paths
+
+    def switch_to_take(self, take: int) -> None:
+        """Keys 1–4: play take ``take`` (0-based) of the clip on show, where it is."""
+        which = self.switch.take_id(take)
+        if which in self._paths:
+            self.switch_to(which)
+
+    def current_take(self) -> int | None:
+        """The take (0-based) on show; None for the original or nothing."""
+        return self.switch.take_of(self.current()) if self.current() >= 0 else None
+
+    def play_job(
+        self,
+        result_path: Path | None,
+        original_path: Path | None,
+        takes: Sequence[Path | None] = (),
+        result_take: int = 0,
+    ) -> None:
         """Play a job: its result, or its original when it has none (Enter on a row).
 
         A job already on show plays from where it is (from the start once it ended), in the
@@ -250,9 +279,9 @@ class PreviewPane(QWidget):
         if result_path is None and original_path is None:
             self.clear()
             return
-        shown = self._paths == {self.RESULT: result_path, self.ORIGINAL: original_path}
+        shown = self._paths == self._versions(result_path, original_path, takes, result_take)
         if not shown or self.player.source is None or self.player.error_text:
-            self.show_job(result_path, original_path)
+            self.show_job(result_path, original_path, takes, result_take)
         if not self.player.playing:
             self.player.play()
 
@@ -267,24 +296,19 @@ class PreviewPane(QWidget):
         self._paths = {self.RESULT: None, self.ORIGINAL: None}
         self._pending = None
         self.player.load(None)
-        for button in (self.result_button, self.original_button):
-            button.setEnabled(False)
-        # An exclusive group always keeps one button checked: lift that to check neither.
-        self.source_group.setExclusive(False)
-        self.result_button.setChecked(False)
-        self.original_button.setChecked(False)
-        self.source_group.setExclusive(True)
+        self.switch.clear()
         self._set_controls_enabled(False)
         self._reset_time()
         self._show_note(self.tr("Select a clip to preview it."))
 
     def current(self) -> int:
-        """:attr:`RESULT` or :attr:`ORIGINAL` (-1 while nothing is shown)."""
-        return self.source_group.checkedId()
+        """:attr:`RESULT`, :attr:`ORIGINAL` or ``TAKE + k`` (-1 while nothing is shown)."""
+        return self.switch.current()
 
     @Slot(int)
     def switch_to(self, which: int) -> None:
-        """Switch between result and original, keeping the position (and playing on)."""
+        """Switch between result, takes and original, keeping the position (and playing
+        on). The one place that chooses which file plays."""
         path = self._paths.get(which)
         if path is None:
             self._select(self.current())
@@ -309,9 +333,7 @@ class PreviewPane(QWidget):
     # -- internals -----------------------------------------------------------------------------
 
     def _select(self, which: int) -> None:
-        button = self.source_group.button(which)
-        if button is not None:
-            button.setChecked(True)
+        self.switch.select(which)
 
     def _load(self, path: Path | None, *, keep_picture: bool = False) -> None:
         self._hide_note()
@@ -388,7 +410,7 @@ class PreviewPane(QWidget):
 
     def _describe_sound(self) -> None:
         """Say why there is nothing to hear, when there isn't."""
-        showing_result = self.current() == self.RESULT
+        showing_result = self.current() != self.ORIGINAL
         if showing_result and not self.player.has_audio:
             self._show_note(self.tr("This result has no sound track."))
         elif self.player.has_audio and not Player.audio_device_available():

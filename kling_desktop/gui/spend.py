@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from kling_desktop.jobs import policy
+from kling_desktop.jobs import parts, policy
 from kling_desktop.jobs.model import Job
 
 
@@ -51,6 +51,9 @@ class SpendRequest:
 
     accounts: tuple[AccountSpend, ...]
     demo: bool = False
+    #: Per clip, (parts, takes) when "Add sound" starts more than one paid job for it: why
+    #: the jobs outnumber the clips. Empty for other questions.
+    shapes: tuple[tuple[int, int], ...] = ()
 
     @property
     def paid_jobs(self) -> int:
@@ -68,9 +71,12 @@ def spend_request(
     default_email: str = "",
     balances: Mapping[str, int | None] | None = None,
     demo: bool = False,
+    explain: bool = False,
 ) -> SpendRequest:
     """Group ``jobs`` by the account they will use (a job added before the account list was
-    known uses ``default_email``), in first-seen order."""
+    known uses ``default_email``), in first-seen order. ``explain``: say for each clip of
+    several paid jobs how many parts and takes make them (:attr:`SpendRequest.shapes`)."""
+    jobs = list(jobs)
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         groups.setdefault(job.email or default_email, []).append(job)
@@ -86,4 +92,12 @@ def spend_request(
             for email, group in groups.items()
         ),
         demo=demo,
+        shapes=tuple(shape for shape in map(shape_of, jobs) if shape != (1, 1)) if explain else (),
     )
+
+
+def shape_of(job: Job) -> tuple[int, int]:
+    """(parts, takes) of a ready clip: how its paid jobs come about."""
+    plan = parts.plan_of(job)
+    count = plan.paid_jobs if plan is not None and plan.ok else 1
+    return max(1, count), max(1, job.options.takes)

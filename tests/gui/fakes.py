@@ -6,13 +6,14 @@ and need no simulator. End-to-end tests use the real :class:`JobRunner`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from kling_desktop.jobs import policy
+from kling_desktop.jobs import parts, policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.runner.engine import BatchSummary, Progress
 
@@ -34,6 +35,8 @@ class FakeRunner(QObject):
         self._progress: dict[int, Progress] = {}
         self.calls: list[tuple[str, Any]] = []
         self.sending: set[int] = set()  # jobs remove_many keeps (their submit is in flight)
+        #: The requests of clips of parts, by clip id (tests set them).
+        self.requests: dict[int, list[Job]] = {}
         self._next = max(self._jobs, default=0) + 1
 
     # -- what the window calls ----------------------------------------------------------
@@ -46,6 +49,33 @@ class FakeRunner(QObject):
 
     def progress(self, job_id: int) -> Progress:
         return self._progress.get(job_id, Progress())
+
+    def requests_of(self, job_id: int) -> list[Job]:
+        return list(self.requests.get(job_id, []))
+
+    def paid_to_start(self, job_id: int) -> int:
+        job = self._jobs.get(job_id)
+        return parts.paid_requests(job) if job is not None else 0
+
+    def paid_to_resend(self, job_id: int) -> int:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return 0
+        if job_id in self.requests:
+            return len(parts.to_resubmit(self.requests[job_id]))
+        return 1 if policy.retry_kind(job) is policy.RetryKind.RESUBMIT else 0
+
+    def set_options(self, job_ids: Iterable[int], **fields: Any) -> list[int]:
+        ids = list(job_ids)
+        self.calls.append(("set_options", (ids, fields)))
+        for job_id in ids:
+            job = self._jobs[job_id]
+            self.set_state(job_id, job.state, options=dataclasses.replace(job.options, **fields))
+        return ids
+
+    def remix(self, job_id: int, **options: Any) -> bool:
+        self.calls.append(("remix", (job_id, options)))
+        return True
 
     def add_files(
         self, paths: Sequence[Path], options: JobOptions, *, start: bool = False

@@ -78,7 +78,16 @@ def test_arrow_keys_switch_between_result_and_original(qtbot: QtBot, pane: Previ
 
 def test_every_control_has_an_accessible_name(pane: PreviewPane) -> None:
     names = {c.accessibleName() for c in pane.controls}
-    assert names == {"With sound (result)", "Original", "Play", "Position", "Mute", "Volume"}
+    assert names == {
+        "With sound (result)",
+        *(f"Take {k}" for k in range(1, 5)),
+        "Original",
+        "Use this take",
+        "Play",
+        "Position",
+        "Mute",
+        "Volume",
+    }
     assert pane.accessibleName() == "Preview"
     assert pane.time_label.accessibleName() == "Time"
     assert pane.video.accessibleName() == "Video"
