@@ -104,6 +104,22 @@ class WindowActions(QObject):
         self.demo_action = self._action(
             self.tr("Leave the &demo") if demo else self.tr("Try the &demo")
         )
+        # The selected clip's sound: its options panel, and its takes in the preview.
+        self.sound_options_action = self._action(
+            self.tr("Sound &options"), "Ctrl+L",
+            tip=self.tr("Set the sound of the selected clips: levels, loudness, takes, export"),
+        )  # fmt: skip
+        self.take_actions = [self._take_action(k) for k in range(4)]
+        self.original_action = self._action(
+            self.tr("Play the o&riginal"), "0",
+            tip=self.tr("Play the selected clip as it was dropped, for comparison"),
+        )  # fmt: skip
+        self.use_take_action = self._action(
+            self.tr("&Use this take (free)"), "Ctrl+U",
+            tip=self.tr(
+                "Make the take on show the result: remixed on this computer, nothing is paid"
+            ),
+        )  # fmt: skip
         self.filter_actions: dict[JobFilter, QAction] = {}
         # One view at a time: the menu shows them as radio items.
         self.filter_action_group = QActionGroup(self)
@@ -120,6 +136,15 @@ class WindowActions(QObject):
             self.filter_action_group.addAction(action)
             self.filter_actions[job_filter] = action
         self.filter_actions[JobFilter.ALL].setChecked(True)
+
+    def _take_action(self, take: int) -> QAction:
+        """Keys 1–4: play take ``take`` (0-based) of the selected clip."""
+        number = str(take + 1)
+        return self._action(
+            self.tr("Play take &%1").replace("%1", number),
+            number,
+            tip=self.tr("Play take %1 of the selected clip in the preview").replace("%1", number),
+        )
 
     def _action(
         self,
@@ -195,6 +220,17 @@ class WindowActions(QObject):
             any(j.state is JobState.FAILED and retry_kind(j.id) in FREE_RETRIES for j in every_job)
         )
         self.add_sound_action.setEnabled(any(j.state is JobState.READY for j in every_job))
+        self.sound_options_action.setEnabled(bool(selected))
+        self.follow_takes(selected[0] if single else None)
+
+    def follow_takes(self, job: Job | None) -> None:
+        """Keys 1–4 play the takes a selected clip has, 0 its original."""
+        done = job is not None and job.state is JobState.DONE
+        takes = job.options.takes if job is not None and done else 0
+        for k, action in enumerate(self.take_actions):
+            action.setEnabled(k < max(takes, 1) and done)
+        self.original_action.setEnabled(job is not None)
+        self.use_take_action.setEnabled(takes > 1)
 
     def label_retry(self, kinds: set[RetryKind]) -> None:
         """Say what Retry would do for the selection (always free)."""
@@ -265,6 +301,11 @@ def build_menus(
     view_menu = bar.addMenu(window.tr("&View"))
     for action in a.filter_actions.values():
         view_menu.addAction(action)
+    sound_menu = bar.addMenu(window.tr("&Sound"))
+    sound_menu.addAction(a.sound_options_action)
+    sound_menu.addSeparator()
+    for action in (*a.take_actions, a.original_action, a.use_take_action):
+        sound_menu.addAction(action)
     tools = bar.addMenu(window.tr("&Tools"))
     tools.addAction(a.accounts_action)
     tools.addAction(a.settings_action)

@@ -8,9 +8,11 @@ window first painted or on first use (:attr:`JobsPage.preview`); a plain note ho
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kling_desktop.gui.actions import RowButtons, WindowActions
@@ -18,6 +20,7 @@ from kling_desktop.gui.drop_zone import DropZone
 from kling_desktop.gui.job_table import JobTableModel, status_text, token_wait
 from kling_desktop.gui.job_view import FilterBar, JobTableView
 from kling_desktop.gui.options_strip import OptionsStrip
+from kling_desktop.gui.sound_panel import SoundPanel
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.runner.engine import Progress
 
@@ -26,6 +29,35 @@ if TYPE_CHECKING:
 
 #: How a wider window is shared between the list and the preview.
 LIST_STRETCH, PREVIEW_STRETCH = 3, 2
+
+
+def _exports() -> tuple[str, ...]:
+    """The sound formats this build can export (MP3 only with an encoder)."""
+    from kling_desktop.media.sound import available_exports
+
+    return available_exports()
+
+
+def restore_layout(window: QWidget, page: JobsPage, ui: QSettings) -> None:
+    """The window's size, the list's columns and the split as the user left them."""
+    geometry = ui.value("window/geometry")
+    if geometry is None or not window.restoreGeometry(geometry):
+        screen = QGuiApplication.primaryScreen()
+        available = screen.availableGeometry() if screen is not None else None
+        width, height = 1180, 720
+        if available is not None:
+            width = min(width, int(available.width() * 0.9))
+            height = min(height, int(available.height() * 0.9))
+        window.resize(width, height)
+    page.restore_state(ui.value("window/columns"), ui.value("window/splitter"), window.width())
+
+
+def save_layout(window: QWidget, page: JobsPage, ui: QSettings) -> None:
+    ui.setValue("window/geometry", window.saveGeometry())
+    columns, splitter = page.save_state()
+    ui.setValue("window/columns", columns)
+    ui.setValue("window/splitter", splitter)
+    ui.sync()
 
 
 def _preview_pane(parent: QWidget) -> QWidget:
@@ -47,6 +79,7 @@ class JobsPage(QWidget):
         actions: WindowActions,
         *,
         keep_original_sound: bool,
+        exports: Sequence[str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -83,9 +116,18 @@ class JobsPage(QWidget):
         self._preview_placeholder.setWordWrap(True)
         self._preview_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._preview_placeholder.setMinimumWidth(280)
+        # Beside the list: the preview above the selected clips' sound options.
+        self.sound_panel = SoundPanel(_exports() if exports is None else exports)
+        self.side = QSplitter(Qt.Orientation.Vertical)
+        self.side.setObjectName("previewSide")
+        self.side.addWidget(self._preview_placeholder)
+        self.side.addWidget(self.sound_panel)
+        self.side.setStretchFactor(0, 1)
+        self.side.setStretchFactor(1, 0)
+        self.side.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(list_side)
-        self.splitter.addWidget(self._preview_placeholder)
+        self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, LIST_STRETCH)
         self.splitter.setStretchFactor(1, PREVIEW_STRETCH)
         self.splitter.setChildrenCollapsible(False)
@@ -117,10 +159,10 @@ class JobsPage(QWidget):
             pane = _preview_pane(self)
             pane.setMinimumWidth(280)
             placeholder = self._preview_placeholder
-            self.splitter.replaceWidget(self.splitter.indexOf(placeholder), pane)
+            self.side.replaceWidget(self.side.indexOf(placeholder), pane)
             # The stretch lives in the widget's size policy: give the pane the placeholder's,
-            # or a wider window would widen only the list (a preview stuck at ~400 px).
-            self.splitter.setStretchFactor(self.splitter.indexOf(pane), PREVIEW_STRETCH)
+            # or a taller window would grow only the options.
+            self.side.setStretchFactor(self.side.indexOf(pane), 1)
             placeholder.deleteLater()
             self._preview = pane
             self.preview_built.emit()
@@ -133,7 +175,7 @@ class JobsPage(QWidget):
 
     def focus_chain(self) -> list[QWidget]:
         """Its controls in reading order: drop zone, options, view filters, the list, the
-        preview's controls, then the selected row's actions."""
+        preview's controls, the sound options, then the selected row's actions."""
         preview = [] if self._preview is None else list(getattr(self._preview, "controls", []))
         return [
             self.drop_zone,
@@ -141,8 +183,16 @@ class JobsPage(QWidget):
             *self.filter_bar.focus_widgets(),
             self.table,
             *preview,
+            *self.sound_panel.focus_widgets(),
             *self.row_buttons.buttons,
         ]
+
+    def focus_sound_panel(self) -> None:
+        """Sound → Sound options (Ctrl+L): the keyboard goes to the first control that may
+        change."""
+        first = next((w for w in self.sound_panel.focus_widgets() if w.isEnabled()), None)
+        if first is not None:
+            first.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def balance_split(self) -> None:
         """In a narrow window the preview leaves the list the room its columns need (down to

@@ -25,7 +25,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
-    QGuiApplication,
     QResizeEvent,
 )
 from PySide6.QtWidgets import (
@@ -49,16 +48,18 @@ from kling_desktop.gui.job_table import (
     JobTableModel,
     default_thumbnail_maker,
 )
-from kling_desktop.gui.jobs_page import JobsPage
+from kling_desktop.gui.jobs_page import JobsPage, restore_layout, save_layout
 from kling_desktop.gui.notify import Level, MessageBar, Notifier
+from kling_desktop.gui.runner_news import RunnerNews
+from kling_desktop.gui.selection import SelectionFollower
 from kling_desktop.gui.session import Session
 from kling_desktop.gui.settings_saver import SettingsSaver
+from kling_desktop.gui.sound_commands import SoundCommands, new_clip_options
 from kling_desktop.gui.status_bar import WindowStatus
 from kling_desktop.gui.timing import AfterFirstPaint, Coalescer
 from kling_desktop.gui.tool_dialogs import ToolDialogs
 from kling_desktop.gui.welcome import WelcomePanel
-from kling_desktop.jobs.model import Job, JobOptions, JobState
-from kling_desktop.runner.engine import BatchSummary, Progress
+from kling_desktop.jobs.model import Job, JobOptions
 
 if TYPE_CHECKING:
     from kling_desktop.gui.launch import AppContext
@@ -157,7 +158,14 @@ class MainWindow(QMainWindow):
             ask=lambda parent, question: self.interactions.ask_close(parent, question),
             shared_tray=lambda: self.notifier.tray,
         )
+        self.news = RunnerNews(self)
+        self.follower = SelectionFollower(self)
         self._wire()
+        # After the window's own reactions: a finished remix plays once the result is shown.
+        self.sound = SoundCommands(
+            self.runner, self.jobs_page.sound_panel, selected=self.selected_jobs, parent=self
+        )
+        self.sound.remixed.connect(self.follower.remixed)
         self._restore_layout()
         self._refresh_all()
         self.session.refresh_accounts()
@@ -293,14 +301,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, self.jobs_page.balance_split)  # once the layout has the new size
 
     def _wire(self) -> None:
-        self.runner.job_added.connect(self._jobs_changed)
-        self.runner.files_added.connect(self._files_added)
-        self.runner.job_changed.connect(self._jobs_changed)
-        self.runner.job_removed.connect(self._jobs_changed)
-        self.runner.job_progress.connect(self._progress_changed)
-        self.runner.batch_finished.connect(self._batch_finished)
-        self.runner.connection_changed.connect(self._connection_changed)
-        self.runner.store_trouble.connect(self.commands.store_trouble)
+        self.news.connect_to()
         self.session.token_settled.connect(self._token_settled)
         self.tools.token_changed.connect(self.session.token_changed)
         self.tools.default_account_changed.connect(self.session.default_account_changed)
@@ -312,38 +313,21 @@ class MainWindow(QMainWindow):
         self.drop_zone.add_clicked.connect(self.intake.choose_files)
         self.filter_bar.chosen.connect(self.set_filter)
         self.session.accounts_changed.connect(self._update_status)
-        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.selectionModel().selectionChanged.connect(self.follower.changed)
         self.table.doubleClicked.connect(lambda _index: self.play_selected())
         self.table.play_requested.connect(self.play_selected)
         self.table.toggle_requested.connect(self.toggle_play)
         self.account_combo.currentIndexChanged.connect(self._update_status)
         self.options.keep_sound_check.toggled.connect(self._keep_sound_toggled)
-        self.proxy.rowsInserted.connect(self._jobs_changed)
-        self.proxy.rowsRemoved.connect(self._jobs_changed)
-        self.model.dataChanged.connect(self._rows_changed)
+        self.follower.connect_sound_actions(self.acts)
 
     # -- layout memory --------------------------------------------------------------------
 
     def _restore_layout(self) -> None:
-        geometry = self._ui.value("window/geometry")
-        if geometry is None or not self.restoreGeometry(geometry):
-            screen = QGuiApplication.primaryScreen()
-            available = screen.availableGeometry() if screen is not None else None
-            width, height = 1180, 720
-            if available is not None:
-                width = min(width, int(available.width() * 0.9))
-                height = min(height, int(available.height() * 0.9))
-            self.resize(width, height)
-        self.jobs_page.restore_state(
-            self._ui.value("window/columns"), self._ui.value("window/splitter"), self.width()
-        )
+        restore_layout(self, self.jobs_page, self._ui)
 
     def _save_layout(self) -> None:
-        self._ui.setValue("window/geometry", self.saveGeometry())
-        columns, splitter = self.jobs_page.save_state()
-        self._ui.setValue("window/columns", columns)
-        self._ui.setValue("window/splitter", splitter)
-        self._ui.sync()
+        save_layout(self, self.jobs_page, self._ui)
 
     # -- adding clips ---------------------------------------------------------------------
 
@@ -373,8 +357,13 @@ class MainWindow(QMainWindow):
         self.settings_saver.save()
 
     def current_options(self) -> JobOptions:
-        """The options a clip added now gets."""
-        return self.options.job_options(self.settings.output_folder)
+        """The options a clip added now gets: the options row's, the Settings' defaults."""
+        return new_clip_options(
+            self.settings,
+            email=self.account_combo.current_email(),
+            keep_original_sound=self.options.keep_sound_check.isChecked(),
+            output_dir=self.settings.output_folder,
+        )
 
     # -- selection and the preview --------------------------------------------------------
 
@@ -385,27 +374,17 @@ class MainWindow(QMainWindow):
         if job_id is not None:
             self.table.select_job(job_id)
 
-    def _selected_one(self) -> Job | None:
-        jobs = self.selected_jobs()
-        return jobs[0] if len(jobs) == 1 else None
-
     def preview_selected(self) -> None:
         """Show the selected clip in the preview (its first frame; nothing plays)."""
-        job = self._selected_one()
-        if job is not None:
-            self.preview.show_job(_result_of(job), job.input_path)
+        self.follower.preview_selected()
 
     def play_selected(self) -> None:
-        """Enter, double-click, Play: the selected clip's result with its new sound, or the
-        original while it has none."""
-        job = self._selected_one()
-        if job is not None:
-            self.preview.play_job(_result_of(job), job.input_path)
+        """Enter, double-click, Play: the selected clip's result, or its original."""
+        self.follower.play_selected()
 
     def toggle_play(self) -> None:
         """Space in the list: play or pause what the preview shows."""
-        if self.selected_jobs():
-            self.preview.toggle_play()
+        self.follower.toggle_play()
 
     def set_filter(self, job_filter: JobFilter) -> None:
         self.proxy.set_job_filter(job_filter)
@@ -451,59 +430,6 @@ class MainWindow(QMainWindow):
         switch = self._on_switch_mode
         QTimer.singleShot(0, lambda: switch(demo))
 
-    # -- reacting to the runner -----------------------------------------------------------
-
-    def _files_added(self, ids: list[int]) -> None:
-        jobs = [job for job in (self.runner.job(job_id) for job_id in ids) if job is not None]
-        self.intake.jobs_reported(jobs)
-        if ids:
-            self.select_job(ids[-1])
-
-    def _jobs_changed(self, *args: object) -> None:
-        self._refresh.soon(everything=True)
-        changed = args[0] if args else None
-        if isinstance(changed, Job):
-            self._note_request_outcome(changed)
-        if isinstance(changed, Job) and changed.state is JobState.DONE:
-            selected = self.selected_jobs()
-            if len(selected) == 1 and selected[0].id == changed.id:
-                # The clip the user is looking at just got its sound: show the result.
-                self.preview_selected()
-
-    def _progress_changed(self, job_id: int, progress: Progress) -> None:
-        self._refresh.soon(everything=False)  # the details line, for the selected clip
-        self._note_request_outcome(self.model.job(job_id), progress)
-
-    def _note_request_outcome(self, job: Job | None, progress: Progress | None = None) -> None:
-        if self.status.note_request_outcome(job, progress):
-            self._update_status()
-
-    def _rows_changed(self, top: Any, bottom: Any, *_roles: object) -> None:
-        """A row's status changed (or its clock ticked): the details under the list follow
-        the selected row ("next try in 42 s" counts down there too)."""
-        current = self.proxy.mapToSource(self.table.currentIndex())
-        if current.isValid() and top.row() <= current.row() <= bottom.row():
-            self._refresh.soon(everything=False)
-
-    def _batch_finished(self, summary: BatchSummary) -> None:
-        self.notifier.batch_finished(summary)
-        # Kling charged what ran: ask for the credits again.
-        emails = {j.email or self.settings.default_email for j in summary.done + summary.failed}
-        self.session.batch_finished(emails)
-
-    def _connection_changed(self, online: bool, sentence: str) -> None:
-        self.status.connection_changed(online, sentence)
-        self._update_status()
-
-    def _selection_changed(self, *_args: object) -> None:
-        self._update_actions()
-        self._update_details()
-        jobs = self.selected_jobs()
-        if len(jobs) == 1:
-            self.preview_selected()
-        elif not jobs:
-            self.jobs_page.clear_preview()  # its row went, or was let go
-
     # -- what the window shows ------------------------------------------------------------
 
     def _refresh_all(self) -> None:
@@ -522,20 +448,17 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _update_actions(self) -> None:
-        every_job = self.model.jobs()
-        self.acts.follow(
-            self.selected_jobs(),
-            every_job,
-            self.runner.retry_kind,
-            can_undo=self.commands.can_undo,
-        )
-        self.jobs_page.row_buttons.follow_actions()
-        self.options.show_ready(sum(1 for j in every_job if j.state is JobState.READY))
+        self.follower.update_actions()
 
     def _update_details(self) -> None:
-        jobs = self.selected_jobs()
-        progress = self.runner.progress(jobs[0].id) if len(jobs) == 1 else None
-        self.jobs_page.show_details(jobs, progress)
+        self.follower.update_details()
+
+    def refresh_soon(self, *, everything: bool) -> None:
+        """Refresh the actions, details and counts (or only the details) in a moment."""
+        self._refresh.soon(everything=everything)
+
+    def update_status(self) -> None:
+        self._update_status()
 
     def _update_status(self, *_args: object) -> None:
         account = self.session.account_text(self.account_combo.current_email())
@@ -562,7 +485,3 @@ class MainWindow(QMainWindow):
         event.accept()
         super().closeEvent(event)
         self.closed.emit()
-
-
-def _result_of(job: Job) -> Path | None:
-    return job.output_path if job.state is JobState.DONE else None

@@ -285,6 +285,13 @@ class PreviewPane(QWidget):
         if not self.player.playing:
             self.player.play()
 
+    def resume_at(self, position: int) -> None:
+        """Play the version just shown from ``position`` ms as soon as it is open (a remixed
+        result takes the place of the one that was playing)."""
+        path = self._paths.get(self.current())
+        if path is not None:
+            self._pending = (path, position, True)
+
     @Slot()
     def toggle_play(self) -> None:
         """Play or pause what is on show (Space)."""
