@@ -303,11 +303,11 @@ class JobTableModel(QAbstractTableModel):
         does and costs; for a clip of parts at work, where each part is."""
         if job.requests and job.state.is_active:
             return self.parts_text(job)
-        if job.state is JobState.READY:
-            extra = plan_sentence(job, self._runner.paid_to_start(job.id))
+        if job.state is JobState.READY:  # what happens first, then the check's warnings
+            texts = [plan_sentence(job, self._runner.paid_to_start(job.id)), message_text(job)]
         else:
-            extra = takes_line(job)
-        return " · ".join(text for text in (message_text(job), extra) if text)
+            texts = [message_text(job), takes_line(job)]
+        return " · ".join(text for text in texts if text)
 
     def detail_lines(self, job: Job) -> list[str]:
         """What the details under the list (and a row's tooltip) say beyond the status."""

@@ -25,6 +25,7 @@ from kling_desktop.context import ClientSource
 from kling_desktop.gui import plurals
 from kling_desktop.gui.main_window import Interactions, MainWindow
 from kling_desktop.gui.notify import Level
+from kling_desktop.gui.timing import AfterFirstPaint
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import AppPaths, app_paths
@@ -353,10 +354,8 @@ def run_gui(files_given: Sequence[Path], *, demo: bool, qt_args: list[str]) -> i
     log.info("Kling Desktop %s starting%s", __version__, " (demo)" if demo else "")
     app = make_application(qt_args)
     launcher = Launcher(cast("Vault", _VaultOnFirstUse()))
-    # Listen once the window is up: a second start meanwhile retries its hand-off a while.
-    QTimer.singleShot(0, lambda: launcher.listen_for_hand_offs(paths.data_dir))
     try:
-        launcher.open(demo=demo, files=files)
+        window = launcher.open(demo=demo, files=files)
     except Exception as exc:
         log.exception("The window could not start")
         QMessageBox.critical(
@@ -368,4 +367,7 @@ def run_gui(files_given: Sequence[Path], *, demo: bool, qt_args: list[str]) -> i
         )
         return 2
     app.aboutToQuit.connect(launcher.shutdown)
+    # Listen once the window has painted (QtNetwork and the socket cost ~10 ms that the first
+    # frame need not wait for): a second start meanwhile retries its hand-off a while.
+    AfterFirstPaint(window, lambda: launcher.listen_for_hand_offs(paths.data_dir))
     return app.exec()

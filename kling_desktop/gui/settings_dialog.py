@@ -18,6 +18,7 @@ from PySide6.QtGui import QGuiApplication, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -164,6 +165,8 @@ class SettingsDialog(QDialog):
         )
         self.concurrency.setAccessibleName(label("concurrency"))
 
+        clips_box = self._new_clips_box()
+
         general = QFormLayout()
         general.addRow(self.prefer_clean_master)
         general.addRow(self.keep_original_sound)
@@ -232,6 +235,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.read_only_note)
         layout.addWidget(output_box)
         layout.addLayout(general)
+        layout.addWidget(clips_box)
         layout.addWidget(advanced)
         layout.addWidget(self.save_error)
         layout.addWidget(self.buttons)
@@ -243,6 +247,59 @@ class SettingsDialog(QDialog):
         self.api_url.textChanged.connect(self._validate)
         self.folder_edit.textChanged.connect(self._validate)
         self.output_group.buttonToggled.connect(lambda *_: self._validate())
+
+    def _new_clips_box(self) -> QGroupBox:
+        """The defaults a clip added from now on gets (each clip keeps its own, changed in
+        the window's Sound panel)."""
+        label = Settings.label
+        box = QGroupBox(self.tr("New clips (each can be changed in the Sound panel)"), self)
+        self.max_length = QDoubleSpinBox(box)
+        self.max_length.setRange(
+            _meta("max_length_s", "minimum", 21.0), _meta("max_length_s", "maximum", 3600.0)
+        )
+        self.max_length.setDecimals(0)
+        self.max_length.setSingleStep(30)
+        self.max_length.setSuffix(self.tr(" s"))
+        self.max_length.setToolTip(
+            self.tr("Longer clips are split into parts of at most 20 s, each a paid Kling job")
+        )
+        self.takes = QSpinBox(box)
+        self.takes.setRange(int(_meta("takes", "minimum", 1)), int(_meta("takes", "maximum", 4)))
+        self.sound_volume = self._percent(box)
+        self.original_volume = self._percent(box)
+        self.duck = QCheckBox(label("duck"), box)
+        self.loudness = QDoubleSpinBox(box)
+        self.loudness.setRange(_meta("loudness_lufs", "minimum", -70.0), 0.0)
+        self.loudness.setDecimals(1)
+        self.loudness.setSuffix(" LUFS")
+        self.loudness.setSpecialValueText(self.tr("Off (as made)"))  # 0: off
+        self.loudness.setToolTip(self.tr("−14 LUFS for streaming platforms, −23 for broadcast"))
+        self.export_audio = QComboBox(box)
+        self.export_audio.addItem(self.tr("No"), "")
+        from kling_desktop.media.sound import available_exports  # PyAV: with the dialog
+
+        for fmt in available_exports():
+            self.export_audio.addItem(fmt.upper(), fmt)
+        form = QFormLayout(box)
+        for name, field in (
+            ("max_length_s", self.max_length),
+            ("takes", self.takes),
+            ("sound_volume", self.sound_volume),
+            ("original_volume", self.original_volume),
+            ("loudness_lufs", self.loudness),
+            ("export_audio", self.export_audio),
+        ):
+            field.setAccessibleName(label(name))
+            form.addRow(label(name), field)
+        form.addRow(self.duck)
+        return box
+
+    def _percent(self, parent: QWidget) -> QSpinBox:
+        spin = QSpinBox(parent)
+        spin.setRange(0, 200)
+        spin.setSingleStep(5)
+        spin.setSuffix(" %")
+        return spin
 
     # -- values --------------------------------------------------------------------------------
 
@@ -259,6 +316,13 @@ class SettingsDialog(QDialog):
         self.api_url.setText(s.api_url)
         self.first_poll_delay.setValue(s.first_poll_delay_s)
         self.slot_wait_limit.setValue(s.slot_wait_limit_s)
+        self.max_length.setValue(s.max_length_s)
+        self.takes.setValue(s.takes)
+        self.sound_volume.setValue(round(s.sound_volume * 100))
+        self.original_volume.setValue(round(s.original_volume * 100))
+        self.duck.setChecked(s.duck)
+        self.loudness.setValue(s.loudness_lufs)
+        self.export_audio.setCurrentIndex(max(0, self.export_audio.findData(s.export_audio)))
 
     def values(self) -> dict[str, Any]:
         """What the dialog would write, by setting name."""
@@ -274,6 +338,13 @@ class SettingsDialog(QDialog):
             "api_url": self.api_url.text().strip().rstrip("/"),
             "first_poll_delay_s": float(self.first_poll_delay.value()),
             "slot_wait_limit_s": float(self.slot_wait_limit.value()),
+            "max_length_s": float(self.max_length.value()),
+            "takes": int(self.takes.value()),
+            "sound_volume": self.sound_volume.value() / 100,
+            "original_volume": self.original_volume.value() / 100,
+            "duck": self.duck.isChecked(),
+            "loudness_lufs": float(self.loudness.value()),
+            "export_audio": str(self.export_audio.currentData()),
         }
 
     @Slot()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QSlider,
     QSpinBox,
     QWidget,
@@ -40,9 +41,9 @@ NOT_SENT = frozenset({S.CHECKING, S.READY, S.REJECTED})
 #: The loudness presets: (label, LUFS); None is off.
 LOUDNESS_PRESETS: tuple[tuple[str, float | None], ...] = (
     ("Off (as made)", None),
-    ("−14 LUFS (streaming)", -14.0),
+    ("−14 LUFS streaming", -14.0),
     ("−16 LUFS", -16.0),
-    ("−23 LUFS (broadcast)", -23.0),
+    ("−23 LUFS broadcast", -23.0),
 )
 CUSTOM = "custom"
 
@@ -117,8 +118,11 @@ class SoundPanel(QGroupBox):
 
         self.sound_level = LevelControl(self.tr("Kling's sound level"), self)
         self.original_level = LevelControl(self.tr("The clip's own sound level"), self)
-        self.duck_check = QCheckBox(self.tr("&Lower the clip's sound while Kling's plays"), self)
+        self.duck_check = QCheckBox(self.tr("&Lower it while Kling's sound plays"), self)
         self.duck_check.setAccessibleName(self.tr("Lower the clip's sound while Kling's plays"))
+        self.duck_check.setToolTip(
+            self.tr("Lower the clip's own sound while Kling's sound plays (ducking)")
+        )
 
         self.loudness_combo = QComboBox(self)
         self.loudness_combo.setAccessibleName(self.tr("Loudness"))
@@ -148,8 +152,8 @@ class SoundPanel(QGroupBox):
         self.takes_spin.setToolTip(
             self.tr("Kling makes this many takes to choose from; each take is a paid Kling job")
         )
-        self.takes_note = QLabel(self.tr("each take is a paid Kling job"), self)
-        self.keep_check = QCheckBox(self.tr("&Keep original sound (Kling's own mix)"), self)
+        self.takes_note = QLabel(self.tr("each a paid Kling job"), self)
+        self.keep_check = QCheckBox(self.tr("&Keep original sound (Kling's mix)"), self)
         self.keep_check.setAccessibleName(self.tr("Keep original sound (Kling's own mix)"))
         self._keep_tip = self.tr(
             "Kling mixes the clip's own sound into its result; the levels here then apply to "
@@ -160,21 +164,21 @@ class SoundPanel(QGroupBox):
         self.status.setAccessibleName(self.tr("Sound status"))
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        loudness_row = QHBoxLayout()
-        loudness_row.addWidget(self.loudness_combo, 1)
-        loudness_row.addWidget(self.loudness_spin)
         takes_row = QHBoxLayout()
         takes_row.addWidget(self.takes_spin)
         takes_row.addWidget(self.takes_note, 1)
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow(self.heading)
         form.addRow(self._label(self.tr("&Kling's sound:"), self.sound_level.slider),
                     self.sound_level)  # fmt: skip
         form.addRow(self._label(self.tr("Clip's &own sound:"), self.original_level.slider),
                     self.original_level)  # fmt: skip
         form.addRow(self.duck_check)
-        form.addRow(self._label(self.tr("Lou&dness:"), self.loudness_combo), loudness_row)
+        form.addRow(self._label(self.tr("Lou&dness:"), self.loudness_combo), self.loudness_combo)
+        self.custom_label = self._label(self.tr("&Custom:"), self.loudness_spin)
+        form.addRow(self.custom_label, self.loudness_spin)
         form.addRow(self._label(self.tr("E&xport sound:"), self.export_combo), self.export_combo)
         form.addRow(self._label(self.tr("&Takes:"), self.takes_spin), takes_row)
         form.addRow(self.keep_check)
@@ -190,6 +194,12 @@ class SoundPanel(QGroupBox):
         )
         self.takes_spin.valueChanged.connect(lambda n: self._emit(takes=n))
         self.keep_check.toggled.connect(self._keep_toggled)
+        # A spin box's own text field is what the keyboard (and a screen reader) lands on.
+        for spin in (self.sound_level.spin, self.original_level.spin, self.loudness_spin,
+                     self.takes_spin):  # fmt: skip
+            edit = spin.findChild(QLineEdit)
+            if edit is not None:
+                edit.setAccessibleName(spin.accessibleName())
         self.show_jobs([])
 
     def _label(self, text: str, buddy: QWidget) -> QLabel:
@@ -254,7 +264,7 @@ class SoundPanel(QGroupBox):
         )
         for control in controls:
             control.setEnabled(sound)
-        self.loudness_spin.setEnabled(sound and self.loudness_combo.currentData() == CUSTOM)
+        self._show_custom()
         self.takes_spin.setEnabled("takes" in allowed)
         self.takes_note.setEnabled("takes" in allowed)
         self.keep_check.setEnabled("keep_original_sound" in allowed)
@@ -297,8 +307,15 @@ class SoundPanel(QGroupBox):
     def _loudness_changed(self) -> None:
         data = self.loudness_combo.currentData()
         custom = data == CUSTOM
-        self.loudness_spin.setEnabled(custom and self.loudness_combo.isEnabled())
+        self._show_custom()
         self._emit(loudness_lufs=float(self.loudness_spin.value()) if custom else data)
+
+    def _show_custom(self) -> None:
+        """The custom loudness shows only when "Custom" is chosen."""
+        custom = self.loudness_combo.currentData() == CUSTOM
+        self.loudness_spin.setVisible(custom)
+        self.custom_label.setVisible(custom)
+        self.loudness_spin.setEnabled(custom and self.loudness_combo.isEnabled())
 
     def _keep_toggled(self, keep: bool) -> None:
         self._emit(keep_original_sound=keep)

@@ -47,26 +47,35 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
 ) -> None:
     window, context = real_window()
     good = clip_factory("good.mp4", 4.0)
-    short = clip_factory("short.mp4", 1.0)
+    short = clip_factory("short.mp4", 1.0)  # accepted: extended to 3 s for Kling
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a clip, whatever its name says")
     folder = tmp_path / "more"
     folder.mkdir()
     clip_factory("inside.mov", 5.0).rename(folder / "inside.mov")
     (folder / "notes.txt").write_text("not a clip")
 
-    assert drop_on(window.drop_zone, files_mime(good, short, folder)) == (True, True)
-    qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=TIMEOUT_MS)
+    assert drop_on(window.drop_zone, files_mime(good, short, fake, folder)) == (True, True)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 4, timeout=TIMEOUT_MS)
     qtbot.waitUntil(
         lambda: (
             _state_of(window, "good.mp4") is JobState.READY
             and _state_of(window, "inside.mov") is JobState.READY
-            and _state_of(window, "short.mp4") is JobState.REJECTED
+            and _state_of(window, "short.mp4") is JobState.READY
+            and _state_of(window, "fake.mp4") is JobState.REJECTED
         ),
         timeout=TIMEOUT_MS,
     )
-    rejected = _job_named(window, "short.mp4")
-    assert rejected is not None and "second" in rejected.error_message
+    rejected = _job_named(window, "fake.mp4")
+    assert rejected is not None and rejected.error_message
     row = window.model.row_of(rejected.id)
     assert window.model.index(row, Column.MESSAGE).data() == rejected.error_message
+    # The short clip says what preparing it does, before anything is paid.
+    extended = _job_named(window, "short.mp4")
+    assert extended is not None
+    message = window.model.index(window.model.row_of(extended.id), Column.MESSAGE).data()
+    assert message.startswith("Will be extended to 3 s"), message
+    assert "1 paid Kling job" in message
     assert (
         window.model.index(
             window.model.row_of(_job_named(window, "good.mp4").id), Column.DURATION
@@ -79,7 +88,7 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
     assert not [j for j in context.runner.jobs() if j.state is JobState.QUEUED]
     # The actions follow the runner's news within REFRESH_INTERVAL_MS.
     qtbot.waitUntil(window.options.add_sound_button.isEnabled)
-    assert "2 clips" in window.options.add_sound_button.text()
+    assert "3 clips" in window.options.add_sound_button.text()
 
 
 def test_web_links_and_empty_folders_are_refused_with_a_reason(
