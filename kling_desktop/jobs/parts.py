@@ -243,6 +243,24 @@ def to_resubmit(requests: Sequence[Job]) -> list[Job]:
     return [r for r in requests if policy.retry_kind(r) is policy.RetryKind.RESUBMIT]
 
 
+#: Options that only change how a result sounds: they may change until it is put together.
+SOUND_OPTIONS = frozenset(
+    {"sound_volume", "original_volume", "duck", "loudness_lufs", "export_audio", "take"}
+)
+#: Options that change what is sent: the clip is checked again.
+RECHECK_OPTIONS = frozenset({"strict", "max_length_s"})
+
+
+def allowed_options(job: Job) -> frozenset[str]:
+    """Which options of a job may still change: all of them before it is sent; after, only
+    how a clip of parts' result sounds, until it is put together."""
+    if job.state in (S.CHECKING, S.READY, S.REJECTED) and not job.requests:
+        return frozenset(f.name for f in dataclasses.fields(job.options))
+    if job.requests and job.state in (S.PARTS, S.FAILED):
+        return SOUND_OPTIONS
+    return frozenset()
+
+
 def all_done(requests: Sequence[Job]) -> bool:
     return bool(requests) and all(r.state is S.DONE for r in requests)
 

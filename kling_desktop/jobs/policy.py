@@ -68,6 +68,34 @@ TRANSFER_BACKOFF = Backoff(base_s=2.0, cap_s=60.0, jitter=0.2)
 SLOT_BACKOFF = Backoff(base_s=10.0, cap_s=80.0, jitter=0.2)
 RECONCILE_BACKOFF = Backoff(base_s=15.0, cap_s=300.0)
 POLL_ERROR_BACKOFF_CAP_S = 300.0
+#: Uploads and downloads that failed for a reason that may pass.
+TRANSFER_BACKOFF = Backoff(base_s=2.0, cap_s=60.0, jitter=0.2)
+#: A write another process holds off (the database is locked): tried again, in order.
+STORE_BUSY_BACKOFF = Backoff(base_s=0.5, cap_s=10.0)
+#: A step that could not record its outcome, or broke unexpectedly: read the job again later.
+STEP_TROUBLE_BACKOFF = Backoff(base_s=2.0, cap_s=300.0)
+#: A step that could not start for want of a client (no token yet), by action: try again.
+NO_CLIENT_RETRY_S = {"submit": 60.0, "reconcile": 30.0, "poll": 60.0, "download": 60.0}
+#: Polls of many jobs never run in step: each is spread over ±15 % of the interval.
+POLL_JITTER = 0.15
+
+
+def poll_delay(interval_s: float, draw: float) -> float:
+    """When to poll next: the interval, spread by ``draw`` (0..1, random) over ±15 %."""
+    return interval_s * (1 - POLL_JITTER + 2 * POLL_JITTER * draw)
+
+
+def check_broke(job: Job, exc: BaseException) -> Decision:
+    """The check itself broke (not the clip's verdict): the clip is not accepted, with why."""
+    if job.state is not S.CHECKING:
+        return Decision()
+    return Decision(
+        {
+            "state": S.REJECTED,
+            "error_code": getattr(exc, "code", "error"),
+            "error_message": sentence(exc),
+        }
+    )
 
 
 class Action(enum.StrEnum):
