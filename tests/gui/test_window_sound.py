@@ -216,8 +216,14 @@ def _clip_of_parts(tmp_path: Path) -> tuple[Job, list[Job]]:
     )
     states = (S.DONE, S.PROCESSING, S.UPLOADING)
     requests = [
-        Job(id=10 + i, input_path=tmp_path / f"part{i + 1}.mp4", state=state, parent_id=1,
-            part_index=i, plan=whole_clip_plan(15.0))  # fmt: skip
+        Job(
+            id=10 + i,
+            input_path=tmp_path / f"part{i + 1}.mp4",
+            state=state,
+            parent_id=1,
+            part_index=i,
+            plan=whole_clip_plan(15.0),
+        )
         for i, state in enumerate(states)
     ]
     return clip, requests
