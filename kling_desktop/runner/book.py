@@ -46,7 +46,13 @@ class JobBook:
         return parts.view(job, self.requests_of(job.id)) if job.requests else job
 
     def is_idle(self) -> bool:
-        return not any(job.state.is_active for job in self.rows.values())
+        """Nothing is at work, or about to be: a clip of parts whose requests are all done
+        is put together next."""
+        return not any(
+            job.state.is_active
+            or (job.state is S.PARTS and parts.all_done(self.requests_of(job.id)))
+            for job in self.rows.values()
+        )
 
     # -- money ----------------------------------------------------------------------------
 
