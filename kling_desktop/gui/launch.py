@@ -368,6 +368,15 @@ def run_gui(files_given: Sequence[Path], *, demo: bool, qt_args: list[str]) -> i
         return 2
     app.aboutToQuit.connect(launcher.shutdown)
     # Listen once the window has painted (QtNetwork and the socket cost ~10 ms that the first
-    # frame need not wait for): a second start meanwhile retries its hand-off a while.
-    AfterFirstPaint(window, lambda: launcher.listen_for_hand_offs(paths.data_dir))
+    # frame need not wait for), or after a second if it never paints (started minimised): a
+    # second start meanwhile retries its hand-off a while.
+    listening: list[bool] = []
+
+    def listen() -> None:
+        if not listening:
+            listening.append(True)
+            launcher.listen_for_hand_offs(paths.data_dir)
+
+    AfterFirstPaint(window, listen)
+    QTimer.singleShot(1000, listen)
     return app.exec()

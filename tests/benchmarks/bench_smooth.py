@@ -9,7 +9,7 @@ records the gap between its ticks:
 * measured: from a real QDropEvent of 50 file URLs (20 s 1080p clips, distinct paths) on the
   window until every job is past uploading, plus 1 s.
 
-5a  p99 gap (goal < 50 ms)       5b  max gap (goal < 100 ms)
+5a  p99 gap (goal ≤ 33 ms: two frames)       5b  max gap (goal ≤ 60 ms) (issue 14)
 
 With ``KLING_BENCH_STALLS=1`` a sampler thread also records what the GUI thread was doing
 whenever it had not ticked for 30 ms (costs a little; off for the figures).
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             p99,
             baseline_title="same window idle",
             baseline=idle_p99,
-            goal=("abs<", 50.0),
+            goal=("abs<=", 33.0),
             notes=notes,
             extra={"stalls": [r.get("stalls") for r in runs if r.get("stalls")]},
         ),
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             top,
             baseline_title="same window idle",
             baseline=idle_top,
-            goal=("abs<", 100.0),
+            goal=("abs<=", 60.0),
         ),
     ]
     write_figures(args.out, figures)

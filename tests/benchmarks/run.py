@@ -1,4 +1,4 @@
-"""Run the benchmarks of issue 7, print the table and write ``benchmark-results.json``.
+"""Run the benchmarks (issues 7 and 14), print the table and write ``benchmark-results.json``.
 
 ``python -m tests.benchmarks.run [--only 2,3] [--repeat N] [--window S] [--quick]``
 
@@ -35,6 +35,10 @@ BENCHMARKS: list[tuple[str, str, str, int]] = [
     ("5", "bench_smooth", "GUI smoothness during a 50-clip drop", 300),
     ("6", "bench_memory", "Memory with 500 jobs", 300),
     ("7", "bench_frozen", "Frozen app", 240),
+    ("8", "bench_prepare", "Preparing a 60 s 1080p clip (against ffmpeg -c copy)", 300),
+    ("9", "bench_sound", "Finishing: remix, loudness, joining parts (against ffmpeg)", 300),
+    ("10", "bench_latency", "From Kling's finish to the result playing", 480),
+    ("11", "bench_poll_list", "Polling prototype: a task list per account vs 200 lookups", 300),
 ]
 
 
