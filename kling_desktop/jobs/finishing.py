@@ -165,3 +165,21 @@ def remove_prepared(cache_dir: Path, clip: Job) -> None:
     for path in parts.folder(cache_dir, clip).glob("part*.mp4"):
         if ".sound" not in path.name:
             path.unlink(missing_ok=True)
+
+
+def collect_garbage(cache_dir: Path, live_uids: set[str]) -> int:
+    """Remove the cached parts of clips no longer in the job list (removed, and not brought
+    back by Undo before the app closed). Returns how many clips' files went."""
+    root = cache_dir / "parts"
+    gone = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.is_dir() and entry.name not in live_uids:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            gone += 1
+    if gone:
+        log.info("removed the cached parts of %d clips no longer listed", gone)
+    return gone

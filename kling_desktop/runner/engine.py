@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kling_desktop.cancel import CancelToken
-from kling_desktop.jobs import parts, policy
+from kling_desktop.jobs import finishing, parts, policy
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.policy import Action, Decision
 from kling_desktop.runner.scheduler import BatchSummary, ClientFactory, NoClient, Scheduler
@@ -353,8 +353,15 @@ class JobRunner(Scheduler):
         self._calls.call(self._calls.db, work, back, self._store_failed)
 
     def resume(self) -> None:
-        """Pick up every job an earlier run left unfinished (after a quit, crash or kill)."""
+        """Pick up every job an earlier run left unfinished (after a quit, crash or kill),
+        and clear the cache of clips that were removed since."""
         self._resume_jobs(self._book.all())
+        cache, store = self._cache_dir, self._store
+
+        def tidy() -> int:
+            return finishing.collect_garbage(cache, {job.uid for job in store.all()})
+
+        self._calls.call(self._calls.db, tidy, None, lambda exc: log.warning("%s", exc))
 
     def client_changed(self) -> None:
         """The token or API URL changed: new clients from now on, and wake waiting work."""

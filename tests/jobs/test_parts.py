@@ -179,3 +179,25 @@ def test_the_clip_shows_the_request_furthest_behind_while_any_is_at_work() -> No
     shown = parts.view(clip, rows)
     assert shown.state is S.FAILED and "Kling." in shown.error_message
     assert parts.view(clip, [r.replace(state=S.DONE) for r in rows]).state is S.FINISHING
+
+
+def test_the_cache_of_a_removed_clip_is_cleared_on_the_next_start(
+    engine: Engine, clip_factory: ClipFactory
+) -> None:
+    [kept_id] = engine.add(clip_factory("kept.mp4", 25.0))
+    [gone_id] = engine.add(clip_factory("gone.mp4", 25.0))
+    engine.wait_state(kept_id, S.DONE, timeout=60_000)
+    gone = engine.wait_state(gone_id, S.DONE, timeout=60_000)
+    cache = engine.db.parent / "cache"
+    kept_folder = parts.folder(cache, engine.job(kept_id))
+    gone_folder = parts.folder(cache, gone)
+    assert kept_folder.is_dir() and gone_folder.is_dir()
+    engine.runner.remove(gone_id)
+    engine.settle()
+    assert gone_folder.is_dir()  # Undo may still bring it back in this session
+    engine.restart()
+    engine.runner.resume()
+    engine.settle()
+    assert not gone_folder.exists()
+    assert kept_folder.is_dir()  # Kling's sound of a listed clip stays, for remixing
+    assert list(kept_folder.glob("part*.sound*.mp4"))
