@@ -38,6 +38,8 @@ class Finished:
 class FinishError(Exception):
     """The clip cannot be put together (a part's sound is missing, the picture unreadable)."""
 
+    for_the_user = True  # jobs/policy.py shows it as it is
+
 
 def finish(
     clip: Job,

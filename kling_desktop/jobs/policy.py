@@ -552,6 +552,32 @@ def retry(job: Job) -> Decision:
     return Decision()
 
 
+def part_not_ready(job: Job, code: str, message: str) -> Decision:
+    """The clip a part is cut from failed its check before paying (``preflight``): the part
+    is not sent. A clip that changed since its check must be added again (its plan, and so
+    its parts, may no longer hold)."""
+    if job.state is not S.QUEUED:
+        return Decision()
+    if code == "clip_changed":
+        message = (
+            "The clip changed since it was checked. Nothing was sent: remove it and add it again."
+        )
+    return Decision({"state": S.FAILED, "error_code": code, "error_message": message})
+
+
+def after_prepare_error(job: Job, exc: BaseException) -> Decision:
+    """A part's upload could not be made on the computer: nothing was sent, Retry tries again."""
+    if job.state is not S.QUEUED:
+        return Decision()
+    return Decision(
+        {
+            "state": S.FAILED,
+            "error_code": "prepare_failed",
+            "error_message": f"{sentence(exc)} Nothing was sent; Retry tries again (free).",
+        }
+    )
+
+
 def after_finish_error(job: Job, exc: BaseException) -> Decision:
     """Putting a clip together failed: nothing was paid, Retry does it again."""
     if job.state is not S.FINISHING:
@@ -657,7 +683,7 @@ def _sentence(exc: BaseException) -> str:
         where = f": {exc.filename}" if exc.filename else ""
         text = f"The result could not be saved ({exc.strerror}{where})"
     elif not isinstance(exc, errors.ApiError | Cancelled) and not (
-        _is_no_client(exc) or _is_result_invalid(exc)
+        _is_no_client(exc) or _is_result_invalid(exc) or getattr(exc, "for_the_user", False)
     ):
         text = f"Unexpected problem: {text}. Details are in the log."
     return text if text.endswith((".", "!", "?", "”")) else text + "."

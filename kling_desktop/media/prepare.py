@@ -87,6 +87,8 @@ _PROGRESS_EVERY_S: Final = 0.1
 class PrepareError(Exception):
     """A clip could not be made into an upload file; ``str()`` is a sentence for the user."""
 
+    for_the_user = True  # jobs/policy.py shows it as it is
+
     def __str__(self) -> str:
         reason = self.args[0] if self.args else "reading or writing it failed"
         return f"The clip could not be prepared for the upload: {reason}."

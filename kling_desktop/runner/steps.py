@@ -360,22 +360,7 @@ class Steps:
         # The clip itself, and where its result goes, are checked before anything is paid.
         found = preflight.run(clip, self._settings.output_folder)
         if not found.ok:
-            message = found.message
-            if found.outcome is preflight.Preflight.RECHECK:
-                message = (
-                    "The clip changed since it was checked. Nothing was sent: remove it and "
-                    "add it again."
-                )
-            return self.apply(
-                job.id,
-                lambda j: (
-                    Decision(
-                        {"state": S.FAILED, "error_code": found.code, "error_message": message}
-                    )
-                    if j.state is S.QUEUED
-                    else Decision()
-                ),
-            )
+            return self.apply(job.id, lambda j: policy.part_not_ready(j, found.code, found.message))
         plan = parts.plan_of(clip)
         if prepared is None and plan is not None:
             from kling_desktop.media.prepare import prepare_part
@@ -397,23 +382,7 @@ class Steps:
             except Exception as exc:
                 log.exception("job %s: preparing part %s failed", job.id, part.index + 1)
                 error = exc
-                return self.apply(
-                    job.id,
-                    lambda j: (
-                        Decision(
-                            {
-                                "state": S.FAILED,
-                                "error_code": "prepare_failed",
-                                "error_message": (
-                                    f"{_sentence_of(error)} Nothing was sent; Retry tries "
-                                    "again (free)."
-                                ),
-                            }
-                        )
-                        if j.state is S.QUEUED
-                        else Decision()
-                    ),
-                )
+                return self.apply(job.id, lambda j: policy.after_prepare_error(j, error))
             prepared = _stat(job.input_path)
         if prepared is None:
             return self.apply(job.id, lambda j: Decision())  # the check says why
@@ -527,16 +496,6 @@ class Steps:
             self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
 
         return report
-
-
-def _sentence_of(exc: BaseException) -> str:
-    """A preparation error's own sentence (it is written for the user), else the policy's."""
-    from kling_desktop.media.prepare import PrepareError
-
-    if isinstance(exc, PrepareError | OSError):
-        text = str(exc).strip()
-        return text if text.endswith((".", "!", "?")) else text + "."
-    return policy.sentence(exc)
 
 
 def _stopped(job: Job) -> Decision:

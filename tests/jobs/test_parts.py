@@ -5,8 +5,10 @@ Remove, Undo, a restart and a remix act on them as the user expects."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import av
+import pytest
 
 from kling_desktop.jobs import parts
 from kling_desktop.jobs.model import Job, JobOptions, JobState
@@ -201,3 +203,32 @@ def test_the_cache_of_a_removed_clip_is_cleared_on_the_next_start(
     assert not gone_folder.exists()
     assert kept_folder.is_dir()  # Kling's sound of a listed clip stays, for remixing
     assert list(kept_folder.glob("part*.sound*.mp4"))
+
+
+def test_a_part_that_cannot_be_prepared_is_not_sent_and_retries_for_free(
+    engine: Engine, clip_factory: ClipFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kling_desktop.media import prepare
+
+    real = prepare.prepare_part
+    broken = [True]
+
+    def prepare_part(*args: Any, **kwargs: Any) -> Path:
+        if broken[0]:
+            raise prepare.PrepareError("the disk is full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "prepare_part", prepare_part)
+    [job_id] = engine.add(clip_factory("short.mp4", 1.5))
+    job = engine.wait_state(job_id, S.FAILED, S.DONE, timeout=30_000)
+    assert job.state is S.FAILED
+    assert job.error_message == (
+        "The clip could not be prepared for the upload: the disk is full. Nothing was sent; "
+        "Retry tries again (free)."
+    )
+    assert engine.runner.retry_kind(job_id) is RetryKind.SEND
+    assert not engine.simulator.tasks() and not engine.simulator.requests
+    broken[0] = False
+    engine.runner.retry(job_id)
+    job = engine.wait_state(job_id, S.DONE, timeout=30_000)
+    _paid_once(engine, job_id, 1)
