@@ -114,6 +114,8 @@ class SoundPanel(QGroupBox):
         self._filling = False
         self.heading = QLabel(self)
         self.heading.setWordWrap(True)
+        # Two lines always (a wrapped label in a form gets one line's height otherwise).
+        self.heading.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 2)
         self.heading.setAccessibleName(self.tr("Which clips these options are for"))
 
         self.sound_level = LevelControl(self.tr("Kling's sound level"), self)
@@ -152,7 +154,7 @@ class SoundPanel(QGroupBox):
         self.takes_spin.setToolTip(
             self.tr("Kling makes this many takes to choose from; each take is a paid Kling job")
         )
-        self.takes_note = QLabel(self.tr("each a paid Kling job"), self)
+        self.takes_note = QLabel(self.tr("paid jobs"), self)
         self.keep_check = QCheckBox(self.tr("&Keep original sound (Kling's mix)"), self)
         self.keep_check.setAccessibleName(self.tr("Keep original sound (Kling's own mix)"))
         self._keep_tip = self.tr(
@@ -161,6 +163,7 @@ class SoundPanel(QGroupBox):
         )
         self.status = QLabel(self)
         self.status.setWordWrap(True)
+        self.status.setMinimumHeight(self.fontMetrics().lineSpacing() + 2)
         self.status.setAccessibleName(self.tr("Sound status"))
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -181,6 +184,7 @@ class SoundPanel(QGroupBox):
         form.addRow(self.custom_label, self.loudness_spin)
         form.addRow(self._label(self.tr("E&xport sound:"), self.export_combo), self.export_combo)
         form.addRow(self._label(self.tr("&Takes:"), self.takes_spin), takes_row)
+        self.takes_note.setToolTip(self.tr("Each take is a paid Kling job (per part)"))
         form.addRow(self.keep_check)
         form.addRow(self.status)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QToolButton, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 #: Kling's takes a clip may have (Settings: 1–4).
 MAX_TAKES = 4
@@ -64,14 +64,25 @@ class SourceSwitch(QWidget):
         self.use_button.clicked.connect(self._use)
         self.group.idClicked.connect(self.chosen)
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.result_button)
+        # One row for a clip of one take; with several, the takes fill the first row and the
+        # original and "Use this take" go to a second (a preview ~300 px wide holds no more).
+        self._row = QHBoxLayout()
+        self._row.addWidget(self.result_button)
         for button in self.take_buttons:
-            row.addWidget(button)
-        row.addWidget(self.original_button)
-        row.addStretch(1)
-        row.addWidget(self.use_button)
+            self._row.addWidget(button)
+        self._row.addWidget(self.original_button)
+        self._row.addStretch(1)
+        self._second = QWidget(self)
+        self._second_row = QHBoxLayout(self._second)
+        self._second_row.setContentsMargins(0, 0, 0, 0)
+        self._second_row.addStretch(1)
+        self._second_row.addWidget(self.use_button)
+        self._second.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self._row)
+        layout.addWidget(self._second)
 
     def _button(self, text: str, tip: str) -> QToolButton:
         button = QToolButton(self)
@@ -101,13 +112,25 @@ class SourceSwitch(QWidget):
         several = len(takes) > 1
         self.result_button.setEnabled(result)
         self.original_button.setEnabled(original)
-        text = (
+        name = (
             self.tr("Take %1 (result)").replace("%1", str(result_take + 1))
             if several
             else self.tr("With sound (result)")
         )
-        self.result_button.setText(text)
-        self.result_button.setAccessibleName(text)
+        # "Take 1 ✓": short enough for four takes in a row; the name says it in full.
+        mark = self.tr("Take %1 ✓").replace("%1", str(result_take + 1))
+        self.result_button.setText(mark if several else name)
+        self.result_button.setAccessibleName(name)
+        self.result_button.setToolTip(
+            self.tr("Play take %1, the result (key %1)").replace("%1", str(result_take + 1))
+            if several
+            else self.tr("Play the clip with Kling's new sound")
+        )
+        if several and self._second.isHidden():
+            self._second_row.insertWidget(0, self.original_button)
+        elif not several and not self._second.isHidden():
+            self._row.insertWidget(1 + MAX_TAKES, self.original_button)
+        self._second.setVisible(several)
         for k, button in enumerate(self.take_buttons):
             shown = several and k < len(takes) and k != result_take
             button.setVisible(shown)

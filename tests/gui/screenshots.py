@@ -17,6 +17,7 @@ KLING_DESKTOP_HOME with an in-memory keyring.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -37,7 +38,6 @@ from kling_desktop.accounts.vault import Vault
 from kling_desktop.gui import dialogs
 from kling_desktop.gui.launch import AppContext, Launcher, make_application, ui_state_for
 from kling_desktop.gui.main_window import Interactions, MainWindow
-from kling_desktop.gui.spend import paid_jobs_to_resend, paid_jobs_to_start
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.store import JobStore
 from kling_desktop.media.synth import make_clip
@@ -233,9 +233,7 @@ def job_states(out: Path, clips: dict[str, Path], results: dict[str, Path]) -> N
 
         # The Add sound confirmation for the two ready clips.
         ready = window.commands.ready_jobs()
-        question = dialogs.spend_question(
-            window, window.commands.spend_request(ready, paid_jobs_to_start)
-        )
+        question = dialogs.spend_question(window, window.commands.start_request(ready))
         shoot(window, out, "add-sound-confirmation", dialog=question)
         question.deleteLater()
 
@@ -297,10 +295,94 @@ def job_states(out: Path, clips: dict[str, Path], results: dict[str, Path]) -> N
         uncertain = runner.job(5)
         assert uncertain is not None
         decision = dialogs.uncertain_question(
-            window, uncertain, window.commands.spend_request([uncertain], paid_jobs_to_resend)
+            window, uncertain, window.commands.resend_request([uncertain])
         )
         shoot(window, out, "needs-your-decision", dialog=decision)
         decision.deleteLater()
+    finally:
+        window.close_for_switch()
+        store.close()
+
+
+def parts_and_sound(out: Path, clips: dict[str, Path], results: dict[str, Path]) -> None:
+    """A long clip split into parts (one part done, one at Kling, one uploading), a ready
+    clip that will be split (the confirmation counts its paid jobs), and a done clip of two
+    takes with its sound panel open."""
+    from kling_desktop.jobs.parts import whole_clip_plan
+    from kling_desktop.media.prepare import Part, Plan
+
+    now = time.time()
+    split = Plan(45.0, tuple(Part(i, i * 15.0, (i + 1) * 15.0) for i in range(3)), ("split",))
+    takes_options = JobOptions(email=EMAIL, takes=2, take=0, original_volume=0.4, duck=True,
+                               loudness_lufs=-14.0)  # fmt: skip
+    jobs = [
+        job(
+            1,
+            clips["long-drive"],
+            JobState.PROCESSING,
+            duration_s=45.0,
+            plan=split.to_json(),
+            requests=3,
+            submitted_at=now - 40,
+        ),
+        job(
+            2,
+            clips["harbour-wind"],
+            JobState.DONE,
+            duration_s=7.5,
+            output_path=results["harbour-wind"],
+            outputs=json.dumps({"takes": ["", str(results["harbour-wind-take2"])]}),
+            plan=whole_clip_plan(7.5),
+        ),
+        job(
+            3,
+            clips["city-walk"],
+            JobState.READY,
+            duration_s=62.0,
+            plan=Plan(
+                62.0,
+                tuple(Part(i, i * 15.5, (i + 1) * 15.5) for i in range(4)),
+                ("convert", "split"),
+            ).to_json(),
+        ),
+        job(4, clips["mountain-lake"], JobState.READY, duration_s=9.0),
+    ]
+    jobs[1] = jobs[1].replace(options=takes_options)
+    window, runner, store = staged_window(jobs)
+    try:
+        states = (JobState.DONE, JobState.PROCESSING, JobState.UPLOADING)
+        runner.requests[1] = [
+            Job(
+                id=10 + i,
+                input_path=clips["long-drive"],
+                state=state,
+                parent_id=1,
+                part_index=i,
+                submitted_at=now - 40,
+            )
+            for i, state in enumerate(states)
+        ]
+        runner.set_progress(12, Progress(0.4, ""))
+        runner.set_progress(1, Progress(0.5, "Part 2 of 3: Adding sound · 1 of 3 parts done",
+                                        now - 40))  # fmt: skip
+        window.select_job(1)
+        shoot(window, out, "clip-of-parts")
+
+        ready = window.commands.ready_jobs()
+        question = dialogs.spend_question(window, window.commands.start_request(ready))
+        shoot(window, out, "paid-jobs-confirmation", dialog=question)
+        question.deleteLater()
+
+        def takes_and_panel() -> None:
+            window.select_job(2)
+            window.activateWindow()
+            pump(window.isActiveWindow, 5)
+            window.preview_selected()
+            pump(lambda: window.preview.player.loaded, 10)
+            window.jobs_page.focus_sound_panel()  # as Sound → Sound options (Ctrl+L)
+            settle(0.5)
+
+        shoot(window, out, "sound-panel-and-takes", before=takes_and_panel)
     finally:
         window.close_for_switch()
         store.close()
@@ -320,6 +402,9 @@ def main(out: Path) -> int:
         ("night-market", 6.0),
         ("harbour-wind", 7.5),
         ("mountain-lake", 9.0),
+        ("long-drive", 45.0),
+        ("city-walk", 12.0),
+        ("harbour-wind-take2", 7.5),
     ):
         clips[name] = home / "My clips" / f"{name}.mp4"
         make_clip(clips[name], seconds, width=1280, height=720, fps=24)
@@ -335,6 +420,7 @@ def main(out: Path) -> int:
     window.close_for_switch()
 
     job_states(out, clips, results)
+    parts_and_sound(out, clips, results)
 
     # The demo's settings: readable, greyed, and why.
     window = launcher.open(demo=True, demo_task_seconds=8.0)
