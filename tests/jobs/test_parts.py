@@ -232,3 +232,29 @@ def test_a_part_that_cannot_be_prepared_is_not_sent_and_retries_for_free(
     engine.runner.retry(job_id)
     job = engine.wait_state(job_id, S.DONE, timeout=30_000)
     _paid_once(engine, job_id, 1)
+
+
+def test_two_processes_starting_one_clip_make_its_requests_once(tmp_path: Path) -> None:
+    """Two job lists on one file (two processes) both press "Add sound" on a ready clip of
+    three parts: the requests — each a confirmed paid request — are made once."""
+    from kling_desktop.jobs.store import JobStore
+    from kling_desktop.media.prepare import Part, Plan
+
+    plan = Plan(
+        duration_s=45.0,
+        parts=(Part(0, 0.0, 15.0), Part(1, 15.0, 30.0), Part(2, 30.0, 45.0)),
+        steps=("split",),
+    )
+    first, second = JobStore(tmp_path / "jobs.sqlite3"), JobStore(tmp_path / "jobs.sqlite3")
+    clip = first.add(tmp_path / "long.mp4", JobOptions(), state=S.READY)
+    first.update(clip.id, plan=plan.to_json())
+    made = [
+        store.start_parts(clip.id, lambda c: parts.requests_for(c, tmp_path, 0.0), parts.started)
+        for store in (first, second)
+    ]
+    assert [len(requests) for _, requests in made] == [3, 0]
+    rows = second.all()
+    assert sum(r.confirmed_requests for r in rows) == 3
+    assert [r.state for r in rows] == [S.PARTS, S.QUEUED, S.QUEUED, S.QUEUED]
+    first.close()
+    second.close()
