@@ -149,6 +149,19 @@ def poll(client: KlingClient, job: Job) -> Task:
     return client.get_task(job.task_id, email=job.email or None)
 
 
+#: The most tasks one page of ``GET /tasks`` holds.
+TASK_LIST_MAX_PAGE = 500
+
+
+def task_list(client: KlingClient, email: str, since: float, count: int) -> dict[int, Task]:
+    """An account's tasks created since a day before ``since`` (our clock may be ahead of
+    Kling's), one page, by id: many processing jobs checked in one request."""
+    page = min(TASK_LIST_MAX_PAGE, max(50, 2 * count))
+    after_ms = int((since - RECONCILE_LOOKBACK_S) * 1000)
+    tasks = client.list_tasks(email=email or None, created_after_ms=after_ms, page_size=page)
+    return {task.id: task for task in tasks}
+
+
 @dataclass(frozen=True)
 class SavedResult:
     path: Path

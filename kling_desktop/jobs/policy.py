@@ -80,6 +80,21 @@ NO_CLIENT_RETRY_S = {"submit": 60.0, "reconcile": 30.0, "poll": 60.0, "download"
 POLL_JITTER = 0.15
 
 
+#: An account with at least this many tasks processing is checked with one task list a
+#: round (``GET /tasks``) instead of one request per task.
+SWEEP_MIN_JOBS = 4
+
+
+def still_running(job: Job, task: Task | None, now: float) -> bool:
+    """Whether the account's task list shows ``job``'s task still at work, so that its own
+    look-up can wait a round. Only positive evidence counts: a task missing from the list,
+    without a status, final, or running past the limit is looked up on its own (which is
+    what decides anything about it)."""
+    if task is None or job.task_id != task.id or not task.status_name or task.status_final:
+        return False
+    return not (job.submitted_at and now - job.submitted_at > PROCESSING_LIMIT_S)
+
+
 def poll_delay(interval_s: float, draw: float) -> float:
     """When to poll next: the interval, spread by ``draw`` (0..1, random) over ±15 %."""
     return interval_s * (1 - POLL_JITTER + 2 * POLL_JITTER * draw)

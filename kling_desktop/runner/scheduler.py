@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # requests loads with the first client, not with the window
 log = logging.getLogger(__name__)
 
 S = JobState
+#: How long a due look-up waits for the others due at about the same time on its account.
+SWEEP_GATHER_MS = 250
 ClientFactory = Callable[[], "KlingClient | None"]
 #: Kept for callers that name it here; the pipeline owns it.
 NoClient = pipeline.NoClient
@@ -108,6 +110,7 @@ class Scheduler(QObject):
             lambda job_id: job_id in self._jobs and job_id not in self._busy, self
         )
         self._start_after_check: set[int] = set()
+        self._sweeps: set[str] = set()  # accounts whose task list is about to be read
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
         self._store_errors: dict[int, int] = {}  # steps whose database write failed, in a row
         self._batch: set[int] = set()
@@ -448,6 +451,59 @@ class Scheduler(QObject):
         )
 
     def _run_poll(self, job_id: int) -> None:
+        """A job's look-up is due: with many jobs processing on its account, it waits a
+        moment for the others due then, and one task list covers them all."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not S.PROCESSING:
+            return
+        email = job.email
+        if self._processing_on(email) >= policy.SWEEP_MIN_JOBS:
+            if email not in self._sweeps:
+                self._sweeps.add(email)
+                QTimer.singleShot(SWEEP_GATHER_MS, self, lambda: self._run_sweep(email))
+            # Covered by the list on its way; if it is not (it started processing since the
+            # list was asked for), it comes back here shortly.
+            self._schedule(job_id, 4 * SWEEP_GATHER_MS / 1000, self._run_poll)
+            return
+        self._poll_alone(job_id)
+
+    def _processing_on(self, email: str) -> int:
+        return sum(1 for j in self._jobs.values() if j.state is S.PROCESSING and j.email == email)
+
+    def _run_sweep(self, email: str) -> None:
+        """Every processing job of the account not being worked on, in one task list; those
+        it shows at work wait a whole round (together, so the next round is one list too),
+        the others are looked up on their own at once."""
+        ids = [
+            j.id
+            for j in self._jobs.values()
+            if j.state is S.PROCESSING and j.email == email and j.id not in self._busy
+        ]
+
+        def work() -> list[int]:
+            return self._steps.sweep(self._client(), email, ids)
+
+        def done(alone: list[int]) -> None:
+            self._sweeps.discard(email)
+            interval = self._settings.poll_interval_s
+            for job_id in ids:
+                if job_id in alone:
+                    self._cancel_timer(job_id)
+                    self._poll_alone(job_id)
+                elif job_id in self._jobs and self._jobs[job_id].state is S.PROCESSING:
+                    self._schedule(job_id, interval, self._run_poll)
+
+        def failed(exc: BaseException) -> None:
+            # The list could not be read: each job is looked up on its own, as before.
+            log.info("the task list of %s could not be read (%s)", email or "the account", exc)
+            self._sweeps.discard(email)
+            for job_id in ids:
+                self._cancel_timer(job_id)
+                self._poll_alone(job_id)
+
+        self._calls.call(self._calls.net, work, done, failed)
+
+    def _poll_alone(self, job_id: int) -> None:
         job = self._jobs.get(job_id)
         if job is None or job.state is not S.PROCESSING:
             return

@@ -295,6 +295,26 @@ class Steps:
         self._relay.online.emit()
         return outcome
 
+    def sweep(self, client: KlingClient, email: str, job_ids: list[int]) -> list[int]:
+        """Look at an account's processing jobs with one task list: returns the jobs the
+        list does not show still at work (they are looked up on their own next)."""
+        jobs = [j for j in (self._store.get(i) for i in job_ids) if j and j.state is S.PROCESSING]
+        if not jobs:
+            return []
+        since = min(j.submitted_at or j.created_at for j in jobs)
+        tasks = pipeline.task_list(client, email, since, len(jobs))
+        now, alone = self._clock(), []
+        for job in jobs:
+            task = tasks.get(job.task_id) if job.task_id is not None else None
+            if task is not None and policy.still_running(job, task, now):
+                self._relay.progress.emit(
+                    job.id, Progress(None, _status_text(task), job.submitted_at)
+                )
+            else:
+                alone.append(job.id)
+        self._relay.online.emit()
+        return alone
+
     def stop_tracking(self, client: KlingClient, job_id: int, task_id: int) -> Outcome:
         # NotFound: useapi.net was no longer tracking it, which is the same outcome.
         with contextlib.suppress(errors.NotFound):
