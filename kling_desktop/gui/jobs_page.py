@@ -11,9 +11,9 @@ import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from kling_desktop.gui.actions import RowButtons, WindowActions
 from kling_desktop.gui.drop_zone import DropZone
@@ -118,10 +118,22 @@ class JobsPage(QWidget):
         self._preview_placeholder.setMinimumWidth(280)
         # Beside the list: the preview above the selected clips' sound options.
         self.sound_panel = SoundPanel(_exports() if exports is None else exports)
+        # It scrolls in a short window rather than squeeze the preview (or grow the window).
+        self.sound_scroll = QScrollArea()
+        self.sound_scroll.setObjectName("soundScroll")
+        self.sound_scroll.setAccessibleName(self.tr("Sound options"))
+        self.sound_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its controls take the focus
+        self.sound_scroll.setWidget(self.sound_panel)
+        self.sound_scroll.setWidgetResizable(True)
+        self.sound_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.sound_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.sound_scroll.verticalScrollBar().sizeHint().width()
+        self.sound_scroll.setMinimumWidth(self.sound_panel.minimumSizeHint().width() + bar)
+        self.sound_scroll.setMinimumHeight(self.fontMetrics().lineSpacing() * 6)
         self.side = QSplitter(Qt.Orientation.Vertical)
         self.side.setObjectName("previewSide")
         self.side.addWidget(self._preview_placeholder)
-        self.side.addWidget(self.sound_panel)
+        self.side.addWidget(self.sound_scroll)
         self.side.setStretchFactor(0, 1)
         self.side.setStretchFactor(1, 0)
         self.side.setChildrenCollapsible(False)
@@ -165,6 +177,7 @@ class JobsPage(QWidget):
             self.side.setStretchFactor(self.side.indexOf(pane), 1)
             placeholder.deleteLater()
             self._preview = pane
+            QTimer.singleShot(0, self, self.balance_split)  # the pane's own height counts now
             self.preview_built.emit()
         return self._preview  # type: ignore[return-value]  # a PreviewPane, imported late
 
@@ -196,7 +209,10 @@ class JobsPage(QWidget):
 
     def balance_split(self) -> None:
         """In a narrow window the preview leaves the list the room its columns need (down to
-        the preview's own minimum); in a wide one the split stays as the user left it."""
+        the preview's own minimum); in a wide one the split stays as the user left it. Under
+        the preview, the sound options take what they need, never more than half (they
+        scroll in a short window)."""
+        self._balance_side()
         sizes = self.splitter.sizes()
         if len(sizes) != 2 or min(sizes) <= 0:
             return
@@ -209,6 +225,18 @@ class JobsPage(QWidget):
         if sizes[0] < wanted and sizes[1] > smallest:
             preview = max(smallest, total - wanted)
             self.splitter.setSizes([total - preview, preview])
+
+    def _balance_side(self) -> None:
+        sizes = self.side.sizes()
+        total = sum(sizes)
+        preview = self.side.widget(0)
+        if len(sizes) != 2 or total <= 0 or preview is None:
+            return
+        room = total - max(total // 2, preview.minimumSizeHint().height())
+        wanted = self.sound_panel.sizeHint().height() + 2
+        panel = max(self.sound_scroll.minimumHeight(), min(wanted, room))
+        if panel != sizes[1]:
+            self.side.setSizes([total - panel, panel])
 
     def restore_state(self, columns: object, splitter: object, width: int) -> None:
         """The column layout and the split saved last time (None: never saved), for a

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from kling_desktop.api.client import validate_base_url
 from kling_desktop.api.errors import ApiError, InsecureUrl
 from kling_desktop.gui.settings_saver import SettingsSaver
+from kling_desktop.gui.sound_panel import LOUDNESS_PRESETS
 from kling_desktop.paths import app_paths
 from kling_desktop.settings import API_URL_ENV, DEFAULT_API_URL, Settings
 
@@ -268,11 +269,9 @@ class SettingsDialog(QDialog):
         self.sound_volume = self._percent(box)
         self.original_volume = self._percent(box)
         self.duck = QCheckBox(label("duck"), box)
-        self.loudness = QDoubleSpinBox(box)
-        self.loudness.setRange(_meta("loudness_lufs", "minimum", -70.0), 0.0)
-        self.loudness.setDecimals(1)
-        self.loudness.setSuffix(" LUFS")
-        self.loudness.setSpecialValueText(self.tr("Off (as made)"))  # 0: off
+        self.loudness = QComboBox(box)  # the presets (a number of its own: the Sound panel)
+        for text, lufs in LOUDNESS_PRESETS:
+            self.loudness.addItem(self.tr(text), 0.0 if lufs is None else lufs)
         self.loudness.setToolTip(self.tr("−14 LUFS for streaming platforms, −23 for broadcast"))
         self.export_audio = QComboBox(box)
         self.export_audio.addItem(self.tr("No"), "")
@@ -321,7 +320,9 @@ class SettingsDialog(QDialog):
         self.sound_volume.setValue(round(s.sound_volume * 100))
         self.original_volume.setValue(round(s.original_volume * 100))
         self.duck.setChecked(s.duck)
-        self.loudness.setValue(s.loudness_lufs)
+        if self.loudness.findData(s.loudness_lufs) < 0:  # a number set by hand elsewhere
+            self.loudness.addItem(f"{s.loudness_lufs:.1f} LUFS", s.loudness_lufs)
+        self.loudness.setCurrentIndex(self.loudness.findData(s.loudness_lufs))
         self.export_audio.setCurrentIndex(max(0, self.export_audio.findData(s.export_audio)))
 
     def values(self) -> dict[str, Any]:
@@ -343,7 +344,7 @@ class SettingsDialog(QDialog):
             "sound_volume": self.sound_volume.value() / 100,
             "original_volume": self.original_volume.value() / 100,
             "duck": self.duck.isChecked(),
-            "loudness_lufs": float(self.loudness.value()),
+            "loudness_lufs": float(self.loudness.currentData()),
             "export_audio": str(self.export_audio.currentData()),
         }
 

@@ -301,7 +301,7 @@ def test_new_clips_get_the_settings_defaults_and_the_dialog_saves_them(
     dlg.sound_volume.setValue(80)
     dlg.original_volume.setValue(40)
     dlg.duck.setChecked(True)
-    dlg.loudness.setValue(-14)
+    dlg.loudness.setCurrentIndex(dlg.loudness.findData(-14.0))
     dlg.export_audio.setCurrentIndex(dlg.export_audio.findData("wav"))
     with qtbot.waitSignal(dlg.saved, timeout=5000):
         dlg.ok_button.click()
