@@ -33,7 +33,6 @@ from kling_desktop.accounts.vault import (
     clean_token,
 )
 from kling_desktop.api.client import KlingClient
-from kling_desktop.api.errors import BadRequest
 from kling_desktop.api.models import Account
 from kling_desktop.gui.account_forms import (
     AddAccountDialog,
@@ -41,6 +40,7 @@ from kling_desktop.gui.account_forms import (
     user_message,
 )
 from kling_desktop.gui.account_table import AccountTable
+from kling_desktop.gui.account_work import AccountsWork
 from kling_desktop.gui.settings_saver import SettingsSaver
 from kling_desktop.gui.token_box import TokenBox, source_text
 from kling_desktop.paths import app_paths
@@ -97,9 +97,7 @@ class AccountsPane(QWidget):
         self._keyring_ok: bool | None = None  # unknown until the first background check
         self._backend_name = ""
         self._token: str | None = None  # the token the account table belongs to
-        self._accounts: list[Account] = []
-        self.add_dialog: AddAccountDialog | None = None
-        self.confirm_box: QMessageBox | None = None
+        self.work = AccountsWork(self)
         self._build()
         self._wire()
         self.reload()
@@ -171,7 +169,43 @@ class AccountsPane(QWidget):
 
     @property
     def accounts(self) -> list[Account]:
-        return list(self._accounts)
+        return list(self.work.accounts)
+
+    @property
+    def token(self) -> str | None:
+        """The token the account table belongs to."""
+        return self._token
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def saver(self) -> SettingsSaver:
+        return self._saver
+
+    def client_for_token(self, token: str) -> KlingClient:
+        return self._client_for_token(token)
+
+    def run(
+        self,
+        fn: Callable[[], T],
+        on_result: Callable[[T], None],
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._run(fn, on_result, on_error)
+
+    def set_busy(self, delta: int) -> None:
+        self._set_busy(delta)
+
+    def update_buttons(self) -> None:
+        self._update_buttons()
+
+    def say(self, text: str) -> None:
+        self._say(text)
+
+    def show_error(self, exc: BaseException) -> None:
+        self._show_error(exc)
 
     def _run(
         self,
@@ -348,59 +382,15 @@ class AccountsPane(QWidget):
 
         self._run(forget, removed)
 
-    # -- accounts ------------------------------------------------------------------------------
+    # -- accounts (the work is in account_work.py) ---------------------------------------------
 
-    def _with_client(self, token: str, call: Callable[[KlingClient], T]) -> T:
-        """Runs on a pool thread: build a client for ``token``, use it once, close it."""
-        client = self._client_for_token(token)
-        try:
-            return call(client)
-        finally:
-            client.close()
+    @property
+    def add_dialog(self) -> AddAccountDialog | None:
+        return self.work.add_dialog
 
-    @Slot()
-    def refresh_accounts(self) -> None:
-        """``GET /accounts`` with the current token, then each account's balance."""
-        token = self._token
-        if token is None:
-            return
-        self._run(
-            lambda: self._with_client(token, lambda c: c.list_accounts()),
-            self._accounts_listed,
-        )
-
-    def _accounts_listed(self, accounts: list[Account]) -> None:
-        self._fill_table(accounts)
-        token = self._token
-        if token is None:
-            return
-        for account in accounts:
-            self._fetch_balance(token, account.email)
-
-    def _fetch_balance(self, token: str, email: str) -> None:
-        """``GET /accounts/{email}`` for the credit balance column."""
-        self._run(
-            lambda: self._with_client(token, lambda c: c.get_account(email)),
-            self._balance_arrived,
-            lambda exc: self._balance_failed(email, exc),
-        )
-
-    def _fill_table(self, accounts: list[Account]) -> None:
-        self._accounts = list(accounts)
-        self.table.fill(accounts, self._settings.default_email)
-        if not accounts and self._token is not None:
-            self._say(
-                self.tr(
-                    "No Kling account is set up behind this token yet. Add one with “Add account…”."
-                )
-            )
-        self._update_buttons()
-
-    def _balance_arrived(self, account: Account) -> None:
-        self.table.show_balance(account)
-
-    def _balance_failed(self, email: str, exc: BaseException) -> None:
-        self.table.balance_failed(email, exc)
+    @property
+    def confirm_box(self) -> QMessageBox | None:
+        return self.work.confirm_box
 
     def _selected_email(self) -> str | None:
         return self.table.selected_email()
@@ -408,112 +398,29 @@ class AccountsPane(QWidget):
     def select_account(self, email: str) -> bool:
         return self.table.select_account(email)
 
-    @Slot()
+    def refresh_accounts(self) -> None:
+        self.work.refresh_accounts()
+
+    def _accounts_listed(self, accounts: list[Account]) -> None:
+        self.work._accounts_listed(accounts)
+
+    def _fill_table(self, accounts: list[Account]) -> None:
+        self.work._fill_table(accounts)
+
+    def _with_client(self, token: str, call: Callable[[KlingClient], T]) -> T:
+        return self.work._with_client(token, call)
+
     def make_selected_default(self) -> None:
-        email = self._selected_email()
-        if email is not None:
-            self.set_default_account(email)
+        self.work.make_selected_default()
 
     def set_default_account(self, email: str) -> None:
-        """Make ``email`` the default and save the settings (in the background)."""
-        self._settings.default_email = email
-        self.table.mark_default(email)
-        self.default_account_changed.emit(email)
-        self._set_busy(+1)
+        self.work.set_default_account(email)
 
-        def saved(_: None) -> None:
-            if shiboken6.isValid(self):
-                self._set_busy(-1)
-                self._say(self.tr("{email} is now the default account.").format(email=email))
-
-        def failed(exc: BaseException) -> None:
-            if shiboken6.isValid(self):
-                self._set_busy(-1)
-                self._show_error(exc)
-
-        self._saver.save(saved, failed)
-
-    @Slot()
     def open_add_account(self) -> None:
-        """Ask for email, password and maxJobs, then ``POST /accounts``."""
-        if self._token is None:
-            return
-        dialog = AddAccountDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._add_account(dialog))
-        dialog.finished.connect(dialog.forget_password)
-        self.add_dialog = dialog
-        dialog.open()
+        self.work.open_add_account()
 
-    def _add_account(self, dialog: AddAccountDialog) -> None:
-        email, password, max_jobs = dialog.values()
-        dialog.forget_password()
-        self.add_dialog = None
-        token = self._token
-        if token is None:
-            return
-        self._say(self.tr("Adding {email}; useapi.net is signing in to Kling…").format(email=email))
-
-        def added(account: Account) -> None:
-            self._say(self.tr("{email} was added.").format(email=account.email or email))
-            self.refresh_accounts()
-
-        def failed(exc: BaseException) -> None:
-            # BadRequest's generic hint speaks of clips; here the service's own words say more.
-            if isinstance(exc, BadRequest) and exc.server_text:
-                self._say(
-                    self.tr("useapi.net could not add {email}: “{why}”.").format(
-                        email=email, why=exc.server_text
-                    )
-                )
-            else:
-                self._show_error(exc)
-
-        # The password lives only in this closure until the request is sent.
-        self._run(
-            lambda: self._with_client(token, lambda c: c.add_account(email, password, max_jobs)),
-            added,
-            failed,
-        )
-
-    @Slot()
     def confirm_remove_account(self) -> None:
-        email = self._selected_email()
-        if email is None or self._token is None:
-            return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            self.tr("Remove Kling account"),
-            self.tr(
-                "Remove {email} from your useapi.net configuration? Jobs can no longer use it "
-                "until it is added again (with its password)."
-            ).format(email=email),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText(self.tr("Remove"))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.confirm_box = box
-        box.finished.connect(lambda code: self._remove_confirmed(email, code))
-        box.open()
-
-    def _remove_confirmed(self, email: str, code: int) -> None:
-        self.confirm_box = None
-        if code == QMessageBox.StandardButton.Yes.value:
-            self.remove_account(email)
+        self.work.confirm_remove_account()
 
     def remove_account(self, email: str) -> None:
-        """``DELETE /accounts/{email}``; the confirmation is :meth:`confirm_remove_account`'s."""
-        token = self._token
-        if token is None:
-            return
-
-        def removed(_: None) -> None:
-            self._say(self.tr("{email} was removed.").format(email=email))
-            self.refresh_accounts()
-
-        self._run(
-            lambda: self._with_client(token, lambda c: c.delete_account(email)),
-            removed,
-        )
+        self.work.remove_account(email)
