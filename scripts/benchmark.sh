@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Run Kling Desktop's benchmarks (issue 7): prints the table and writes benchmark-results.json
-# at the repository root. Not part of the test suite or CI. See docs/performance.md.
+# Run Kling Desktop's benchmarks (issues 7 and 14): prints the table and writes
+# benchmark-results.json at the repository root. Not part of the test suite or CI. See the
+# README's Performance section and docs/performance.md.
 #
 #     scripts/benchmark.sh [--only 1,2,...] [--repeat N] [--window SECONDS] [--quick]
 #
+#  1 cold start            2 clip check           3 upload               4 polling 200 jobs
+#  5 GUI gaps in a drop    6 memory               7 frozen bundle        8 preparing a clip
+#  9 finishing (sound)    10 Kling's finish → result playing            11 polling prototype
+#
 # Installs what it needs first: the app and its dev extras (scripts/setup.sh --dev, into .venv,
-# unless a virtual environment is already active), plus ffmpeg (ffprobe is a baseline), curl
-# (a baseline) and Xvfb (the xcb start-up figure) from apt. Takes 5-8 minutes.
+# unless a virtual environment is already active), plus ffmpeg (ffprobe and ffmpeg are the
+# baselines of 2, 8 and 9; without them those halves are skipped with a note), curl (a
+# baseline) and Xvfb (the xcb start-up figure) from apt. Takes 20-25 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-command -v ffprobe >/dev/null || missing+=(ffmpeg)
+{ command -v ffprobe && command -v ffmpeg; } >/dev/null || missing+=(ffmpeg)
 command -v curl >/dev/null || missing+=(curl)
 command -v Xvfb >/dev/null || missing+=(xvfb)
 if [ "${#missing[@]}" -gt 0 ]; then

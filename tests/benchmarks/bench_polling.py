@@ -5,8 +5,10 @@ long enough that every job stays "processing"; once all of them are, and the fir
 is over, a window (default 60 s) is measured:
 
 4a  The app's CPU time (user + system, all threads, getrusage) as % of one core, per slice of
-    one poll interval (each slice holds one full round of 200 polls). Goal: < 2 % over the
-    whole window. Baseline: the same process idling in its event loop before any job existed.
+    one poll interval (each slice holds one full round of 200 polls). Goal: < 1 % over the
+    whole window (issue 14; benchmark 11 measures what a task list per account would save).
+    Baseline: the same process idling in its event loop before any job existed. The notes
+    split the CPU by thread (/proc/self/task): the owner thread against the pools'.
 4b  Threads in use (/proc/self/task), sampled every second. Baseline: before the runner existed.
 4c  GET /tasks/{id} requests per job per minute, counted on the client side (a counting
     requests.Session given to each KlingClient). Goal: as configured (60 / poll interval) and
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -65,6 +68,36 @@ class CountingSession(requests.Session):
         with self.lock:
             self.log.append((time.monotonic(), str(method), path))
         return super().request(method, url, *args, **kwargs)
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by "name/tid" (/proc/self/task)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main_tid = os.getpid()
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii") as fh:
+                stat = fh.read()
+            with open(f"/proc/self/task/{tid}/comm", encoding="utf-8") as fh:
+                name = fh.read().strip()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        name = "main (owner/GUI thread)" if int(tid) == main_tid else name
+        out[f"{name}/{tid}"] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def by_thread_kind(
+    before: dict[str, float], after: dict[str, float], span: float
+) -> dict[str, float]:
+    """% of one core per kind of thread (its name) over ``span`` seconds."""
+    kinds: dict[str, float] = {}
+    for key, used in after.items():
+        kind = key.rsplit("/", 1)[0]
+        kinds[kind] = kinds.get(kind, 0.0) + 100.0 * (used - before.get(key, 0.0)) / span
+    return {k: round(v, 2) for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])}
 
 
 def cpu_seconds() -> float:
@@ -209,9 +242,9 @@ def main(argv: list[str] | None = None) -> int:
             setup_s = time.monotonic() - started
             # Past the first-poll burst: every job is on its regular poll interval.
             idle_for(FIRST_POLL_S + POLL_INTERVAL_S * 1.15)
-            t0, c0 = time.monotonic(), cpu_seconds()
+            t0, c0, th0 = time.monotonic(), cpu_seconds(), thread_cpu()
             cpu, threads = measure_slices(window, SLICE_S)
-            t1, c1 = time.monotonic(), cpu_seconds()
+            t1, c1, th1 = time.monotonic(), cpu_seconds(), thread_cpu()
             states = Counter(j.state.value for j in runner.jobs())
         finally:
             runner.shutdown(wait_ms=2000)
@@ -268,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     rate_fig.goal = f"overall ≤ {configured:g}/min (+5 %), no gap < {shortest_allowed:.1f} s"
     rate_fig.met = overall <= configured * 1.05 and min(gaps) >= shortest_allowed
     whole_cpu = 100.0 * (c1 - c0) / span
+    threads_cpu = by_thread_kind(th0, th1, span)
     figures = [
         figure(
             k_cpu,
@@ -278,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             baseline=idle_cpu,
             notes=f"whole window {whole_cpu:.2f} % = {60 * (c1 - c0) / span:.2f} CPU-s per minute "
             f"({span:.0f} s in {SLICE_S:g} s slices); set-up took {setup_s:.0f} s; states at the "
-            f"end: {dict(states)}",
+            f"end: {dict(states)}; by thread (% of a core): {threads_cpu}",
+            extra={"cpu_by_thread": threads_cpu},
         ),
         figure(
             k_threads,
@@ -292,8 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         rate_fig,
     ]
-    figures[0].goal = "< 2 % (whole window)"
-    figures[0].met = whole_cpu < 2.0
+    figures[0].goal = "< 1 % (whole window)"  # issue 14 (was < 2 %)
+    figures[0].met = whole_cpu < 1.0
     write_figures(args.out, figures)
     return 0
 
