@@ -163,8 +163,10 @@ def test_the_preview_pane_is_built_after_the_first_paint(
     window, _runner, _vault = pending_window
     qtbot.waitUntil(lambda: window.jobs_page.preview_built_yet)
     assert isinstance(window.preview, PreviewPane)
-    assert window.splitter.widget(1) is window.preview
-    assert window.splitter.count() == 2
+    # Beside the list: the preview, above the sound options.
+    side = window.jobs_page.side
+    assert window.splitter.widget(1) is side and window.splitter.count() == 2
+    assert side.widget(0) is window.preview and side.count() == 2
 
 
 def test_the_preview_pane_is_built_on_first_use_before_any_paint(
@@ -187,7 +189,8 @@ def test_the_preview_pane_is_built_on_first_use_before_any_paint(
         qtbot.addWidget(window)
         assert not window.jobs_page.preview_built_yet
         pane = window.preview
-        assert window.splitter.widget(1) is pane and window.splitter.count() == 2
+        side = window.jobs_page.side
+        assert window.splitter.widget(1) is side and side.widget(0) is pane and side.count() == 2
         assert window.preview is pane
     finally:
         store.close()
