@@ -8,6 +8,7 @@ hazard that was checked and found safe has a passing test that proves it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +294,7 @@ def test_a_restart_at_each_step_of_a_clip_of_parts_pays_each_part_once(
         scenario.drop_submit_response = 1
         scenario.late_task_seconds = 3.0
     [job_id] = engine.add(clip_factory("long.mp4", 25.0))
-    wanted = {
+    wanted: Callable[[list[S]], bool] = {
         "queued": lambda s: len(s) == 2,  # right after start_parts
         "uploading": lambda s: S.UPLOADING in s,
         "uncertain": lambda s: S.UNCERTAIN in s,
