@@ -58,11 +58,17 @@ Act = Callable[[], None]
 
 
 def _found(runner: JobRunner, job: Job, task_id: int) -> tuple[Act | None, str]:
-    owner = next((j for j in runner.jobs() if j.task_id == task_id and j.id != job.id), None)
-    if owner is not None:
+    target = runner.found_for(job.id)
+    if target is None:
         return None, (
-            f"nothing changed: Kling task {task_id} is already job {owner.id}'s ({owner.name})."
+            "nothing changed: more than one of its parts (or none) may have a Kling task it "
+            "does not know. Name the part: `kling-desktop jobs` lists their ids."
         )
+    owner = runner.task_owner(task_id)
+    if owner is not None and owner.id != target.id:
+        whose = f"job {owner.id}'s ({owner.name})"
+        return None, f"nothing changed: Kling task {task_id} is already {whose}."
+    job = target
     if not policy.found(job, task_id).changes:
         if job.task_id is not None:
             return None, (
@@ -76,9 +82,16 @@ def _found(runner: JobRunner, job: Job, task_id: int) -> tuple[Act | None, str]:
 
 def _resend(runner: JobRunner, job: Job) -> tuple[Act | None, str]:
     kind = runner.retry_kind(job.id)
+    uncertain = runner.paid_to_resolve(job.id)
+    if kind is Kind.RESUBMIT and uncertain:
+        what = "a new paid Kling job" if uncertain == 1 else f"{uncertain} new paid Kling jobs"
+        say(job, f"sending {what} for it.")
+        return functools.partial(runner.resolve_uncertain, job.id, resubmit=True), ""
     if kind is Kind.RESUBMIT:
-        say(job, "sending a new paid Kling job for it.")
-        return functools.partial(runner.resubmit, job.id), ""
+        return None, (
+            "not sent: nothing of it is uncertain. Kling failed or lost it: "
+            f"`kling-desktop retry --resubmit {job.id}` sends it again as a new paid job."
+        )
     if kind is Kind.SEND:
         return None, (
             "not sent: its request never left, so there is nothing to resolve. "

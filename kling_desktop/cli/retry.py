@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 n = runner.paid_to_resend(job.id)
                 what = "a new paid Kling job" if n == 1 else f"{n} new paid Kling jobs"
                 say(job, f"sending {what} for it.")
-                acts[job.id] = functools.partial(runner.resubmit, job.id)
+                acts[job.id] = functools.partial(runner.resubmit, job.id, paid=n)
             else:
                 say(job, needs_new_paid_job(job))
         if not shown:

@@ -155,10 +155,12 @@ class JobCommands(QObject):
                 topic="token",
             )
             return
-        request = self.start_request(ready)
+        paid = {j.id: self._runner.paid_to_start(j.id) for j in ready}
+        request = self.spend_request(ready, lambda job: paid[job.id], explain=True)
         if not self.interactions.confirm_spend(self._window, request):
             return
-        self._runner.start([j.id for j in ready])
+        # What was confirmed travels along: a clip whose options changed since is not sent.
+        self._runner.start([j.id for j in ready], paid=paid)
 
     def resubmit_selected(self) -> None:
         self.resubmit_jobs([j.id for j in self._selected()])
@@ -173,17 +175,18 @@ class JobCommands(QObject):
         ]
         if not jobs:
             return
-        request = self.resend_request(jobs)
+        paid = {j.id: self._runner.paid_to_resend(j.id) for j in jobs}
+        request = self.spend_request(jobs, lambda job: paid[job.id])
         if not self.interactions.confirm_resend(self._window, jobs, request):
             return
-        for job in jobs:
-            self.safely(self._runner.resubmit, job.id)
+        for job in jobs:  # never more new paid jobs than the question counted
+            self.safely(self._runner.resubmit, job.id, paid=paid[job.id])
 
     def resolve_selected(self) -> None:
         for job in self._selected():
             if job.state is not JobState.UNCERTAIN:
                 continue
-            request = self.resend_request([job])
+            request = self.spend_request([job], lambda j: self._runner.paid_to_resolve(j.id))
             choice = self.interactions.resolve_uncertain(self._window, job, request)
             if choice is not None:
                 self.safely(self._runner.resolve_uncertain, job.id, resubmit=choice)

@@ -40,6 +40,10 @@ class FinishError(Exception):
 
     for_the_user = True  # jobs/policy.py shows it as it is
 
+    def __str__(self) -> str:
+        text = str(self.args[0]) if self.args else "it could not be read"
+        return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
 
 def finish(
     clip: Job,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,15 @@ class JobRunner(Scheduler):
         """How many new paid Kling jobs :meth:`resubmit` would start for this job."""
         return self._book.paid_to_resend(job_id)
 
+    def paid_to_resolve(self, job_id: int) -> int:
+        """How many new paid Kling jobs "Resolve → send again" would start (its uncertain
+        requests)."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return 0
+        rows = self._book.requests_of(job_id) if job.requests else [job]
+        return sum(1 for r in rows if r.state is S.UNCERTAIN)
+
     def paid_to_start(self, job_id: int) -> int:
         """How many paid Kling jobs "Add sound" starts for a ready clip."""
         return self._book.paid_to_start(job_id)
@@ -95,9 +104,13 @@ class JobRunner(Scheduler):
 
         self._calls.call(self._calls.db, work, added, self._store_failed)
 
-    def start(self, job_ids: Iterable[int] | None = None) -> None:
-        """Send ready clips (all of them when ``job_ids`` is None): the user confirmed one
-        paid job each. Clips still being checked follow when their check ends."""
+    def start(
+        self, job_ids: Iterable[int] | None = None, *, paid: Mapping[int, int] | None = None
+    ) -> None:
+        """Send ready clips (all of them when ``job_ids`` is None). ``paid`` is what the user
+        confirmed, in paid jobs per clip (:meth:`paid_to_start` when they were asked): a clip
+        whose options changed since, so that it would take another number, is not sent —
+        it stays ready, saying so. Clips still being checked follow when their check ends."""
         ids = list(self._jobs) if job_ids is None else list(job_ids)
         ready = [i for i in ids if i in self._jobs and self._jobs[i].state is S.READY]
         for job_id in ids:
@@ -114,8 +127,14 @@ class JobRunner(Scheduler):
         cache, now = self._cache_dir, self._clock()
 
         def work() -> list[Job]:
+            jobs, asked = [], dict(paid or {})
+            for job_id in list(ready):
+                stored = self._store.get(job_id)
+                if stored is not None and job_id in asked and asked[job_id] != _paid(stored):
+                    ready.remove(job_id)
+                    jobs.append(self._store.update(job_id, warnings=_CHANGED_SINCE_ASKED))
             single = [i for i in ready if not parts.needs_parts(self._stored_or(i))]
-            jobs = self._store.apply_many(single, policy.start)  # one sync for the batch
+            jobs += self._store.apply_many(single, policy.start)  # one sync for the batch
             for job_id in ready:
                 if job_id in single:
                     continue
@@ -161,14 +180,15 @@ class JobRunner(Scheduler):
             if job.state in (S.FAILED, S.STOPPED):
                 self.retry(job.id)
 
-    def resubmit(self, job_id: int) -> None:
+    def resubmit(self, job_id: int, *, paid: int | None = None) -> None:
         """Start a NEW PAID Kling job for a job Kling failed or lost, or an uncertain one.
         Only call this after the user confirmed that cost."""
         job = self._jobs.get(job_id)
         if job is None or job_id in self._busy:
             return
         if job.requests:  # the requests Kling failed or lost: one new paid job each
-            for request in parts.to_resubmit(self._book.requests_of(job_id)):
+            lost = parts.to_resubmit(self._book.requests_of(job_id))
+            for request in lost[:paid] if paid is not None else lost:  # never more than asked
                 self.resubmit(request.id)
             return
         self._cancel_timer(job_id)  # an uncertain job's own look-ups stop here
@@ -188,14 +208,34 @@ class JobRunner(Scheduler):
             self._cancel_timer(job_id)
             self._decide(job_id, policy.give_up)
 
-    def found(self, job_id: int, task_id: int) -> None:
-        """The user says which Kling task is this job's: track it (free). For a clip of
-        parts, it is its first request that needs one."""
+    def found_for(self, job_id: int) -> Job | None:
+        """The row a task the user found would go to: the job itself, or the one request of a
+        clip of parts whose paid request may have created a task it does not know (None when
+        there is none, or more than one: then the user names the request)."""
         job = self._jobs.get(job_id)
-        if job is not None and job.requests:
-            lost = [r for r in self._book.requests_of(job_id) if r.state in (S.UNCERTAIN, S.FAILED)]
-            if lost:
-                self.found(lost[0].id, task_id)
+        if job is None or not job.requests:
+            return job
+        lost = [
+            r
+            for r in self._book.requests_of(job_id)
+            if r.task_id is None and r.paid_submits > 0 and r.state in (S.UNCERTAIN, S.FAILED)
+        ]
+        return lost[0] if len(lost) == 1 else None
+
+    def task_owner(self, task_id: int) -> Job | None:
+        """The row (a job, or a request of a clip of parts) that tracks this Kling task."""
+        return next((j for j in self._book.all() if j.task_id == task_id), None)
+
+    def found(self, job_id: int, task_id: int) -> None:
+        """The user says which Kling task is this job's: track it (free). Never a task that
+        another job or part already tracks; for a clip of parts, the request
+        :meth:`found_for` names."""
+        owner = self.task_owner(task_id)
+        target = self.found_for(job_id)
+        if target is None or (owner is not None and owner.id != target.id):
+            return
+        if target.id != job_id:
+            self.found(target.id, task_id)
             return
         self._cancel_timer(job_id)
         self._batch.add(job_id)
@@ -430,3 +470,14 @@ class JobRunner(Scheduler):
 
             self._decide(job_id, write)
         return changed
+
+
+_CHANGED_SINCE_ASKED = (
+    "Its options changed after you confirmed, so it would take another number of paid jobs: "
+    "nothing was sent. Press Add sound again."
+)
+
+
+def _paid(job: Job) -> int:
+    """Paid Kling jobs "Add sound" starts for a ready clip, as the store holds it."""
+    return parts.paid_requests(job) if parts.needs_parts(job) else 1

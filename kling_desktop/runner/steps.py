@@ -374,13 +374,15 @@ class Steps:
         clip = self._stored(job.parent_id) if job.parent_id is not None else None
         if clip is None:
             return None
-        prepared = _stat(job.input_path)
-        if prepared is not None and prepared == (job.input_size, job.input_mtime):
-            return None
-        # The clip itself, and where its result goes, are checked before anything is paid.
+        # The clip itself, and where its result goes, are checked before each part is paid
+        # for — also when its upload was made by an earlier run (the clip may have been
+        # replaced while the app was closed).
         found = preflight.run(clip, self._settings.output_folder)
         if not found.ok:
             return self.apply(job.id, lambda j: policy.part_not_ready(j, found.code, found.message))
+        prepared = _stat(job.input_path)
+        if prepared is not None and prepared == (job.input_size, job.input_mtime):
+            return None
         plan = parts.plan_of(clip)
         if prepared is None and plan is not None:
             from kling_desktop.media.prepare import prepare_part
@@ -417,6 +419,15 @@ class Steps:
         if clip.state is not (S.DONE if remix else S.FINISHING):
             return clip
         requests = self._store.children(job_id)
+        if _stat(clip.input_path) != (clip.input_size, clip.input_mtime) and clip.input_size:
+            # Its sound was made for the clip as it was checked: never lay it on another.
+            changed = finishing.FinishError(
+                "the clip changed since it was checked (the sound Kling made is for the clip "
+                "as it was); put the original back, or add the new one as a new clip"
+            )
+            if remix:
+                raise changed
+            return self.apply(job_id, lambda j: policy.after_finish_error(j, changed))
 
         def report(fraction: float, text: str) -> None:
             self._relay.progress.emit(job_id, Progress(fraction, text))

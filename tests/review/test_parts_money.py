@@ -1,7 +1,7 @@
 """Review: money of clips of parts (one paid request per part × take), attacked through the
 real engine on a real store against the simulator.
 
-A real bug has a test that fails today, marked ``xfail(strict=True, reason="BUG: …")``; a
+A real bug had a test that failed (each is fixed now, its test kept as the proof); a
 hazard that was checked and found safe has a passing test that proves it.
 """
 
@@ -76,15 +76,6 @@ def _one_uncertain_part(engine: Engine, clip_factory: ClipFactory, *, second: st
 # -- BUG: the count the user confirms is not the count "Add sound" pays ----------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: start() pays what the stored options say when its write runs, not what the "
-        "confirmation counted: takes changed in the sound panel just before Add sound are "
-        "still in flight when the dialog reads paid_to_start (1), and start_parts then makes "
-        "3 confirmed paid requests"
-    ),
-)
 def test_takes_changed_just_before_add_sound_pay_what_the_confirmation_showed(
     engine: Engine, clip_factory: ClipFactory
 ) -> None:
@@ -98,27 +89,23 @@ def test_takes_changed_just_before_add_sound_pay_what_the_confirmation_showed(
     shown = engine.runner.paid_to_start(job_id)
     # The modal dialog runs the event loop while the user reads it: the options' news lands.
     engine.qtbot.wait(300)
-    engine.runner.start([job_id])  # the user confirmed `shown` paid jobs
-    engine.wait_state(job_id, S.DONE, S.FAILED, timeout=60_000)
+    engine.runner.start([job_id], paid={job_id: shown})  # what the user confirmed
     engine.settle()
     _invariant(engine)
     paid = engine.simulator.submit_count
-    print(f"confirmation showed {shown} paid job(s); {paid} were paid")
     assert paid <= shown
+    job = engine.job(job_id)  # not sent: it stays ready and says why
+    assert job.state is S.READY and "Press Add sound again" in job.warnings
+    assert engine.runner.paid_to_start(job_id) == 3
+    # Asked again with the right count, it goes.
+    engine.runner.start([job_id], paid={job_id: 3})
+    assert engine.wait_state(job_id, S.DONE, S.FAILED, timeout=60_000).state is S.DONE
+    assert engine.simulator.submit_count == 3
 
 
 # -- BUG: resolve --found on a clip of parts -------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: `resolve CLIP --found T` checks T's owner among runner.jobs(), the clips' views, "
-        "which hide their requests' task ids: a task a sibling part already holds is given to "
-        "the uncertain part (cli/resolve.py _found), which then downloads the other part's "
-        "sound; its own paid task is never adopted (reconcile skips a task another row holds)"
-    ),
-)
 def test_resolve_found_refuses_a_task_that_another_part_already_holds(
     engine: Engine, clip_factory: ClipFactory
 ) -> None:
@@ -140,16 +127,6 @@ def test_resolve_found_refuses_a_task_that_another_part_already_holds(
     assert first.task_id != second.task_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: JobRunner.found on a clip gives the task to its first FAILED-or-UNCERTAIN "
-        "request (runner/engine.py found), not the uncertain one: a part whose upload could "
-        "not even be prepared (never sent, paid_submits 0) takes the uncertain part's task, "
-        "and the uncertain part (really paid) keeps waiting for a decision — Send again pays "
-        "for it twice"
-    ),
-)
 def test_found_on_a_clip_goes_to_its_uncertain_part_not_to_a_part_that_never_left(
     engine: Engine, clip_factory: ClipFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,15 +167,6 @@ def test_found_on_a_clip_goes_to_its_uncertain_part_not_to_a_part_that_never_lef
 # -- BUG: resolve --resend on a clip pays for more than it says ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: `resolve CLIP --resend` says 'sending a new paid Kling job' and calls "
-        "runner.resubmit(clip), which pays one new job for EVERY part whose retry kind is "
-        "RESUBMIT (the Kling-failed ones too), not for the uncertain part it resolves (the "
-        "window's Resolve resends only uncertain parts): 2 paid where 1 was announced"
-    ),
-)
 def test_resolve_resend_on_a_clip_pays_only_what_it_announces(
     engine: Engine, clip_factory: ClipFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -396,16 +364,6 @@ def test_two_runners_on_one_job_list_both_starting_and_running_one_clip_pay_each
         assert request.paid_submits == request.confirmed_requests == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a part whose upload was already prepared is sent without looking at the clip "
-        "again (runner/steps.py _prepare returns early when the prepared file matches, and "
-        "send's preflight checks only the prepared file): a clip replaced while the app was "
-        "closed still pays for that part, while its other parts fail 'clip changed — remove "
-        "it and add it again', so the paid part is thrown away (DESIGN §4.9)"
-    ),
-)
 def test_a_clip_replaced_while_the_app_was_closed_pays_for_none_of_its_parts(
     engine: Engine, clip_factory: ClipFactory
 ) -> None:
