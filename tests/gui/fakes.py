@@ -57,6 +57,10 @@ class FakeRunner(QObject):
         job = self._jobs.get(job_id)
         return parts.paid_requests(job) if job is not None else 0
 
+    def paid_to_resolve(self, job_id: int) -> int:
+        rows = self.requests.get(job_id) or ([self._jobs[job_id]] if job_id in self._jobs else [])
+        return sum(1 for r in rows if r.state is JobState.UNCERTAIN)
+
     def paid_to_resend(self, job_id: int) -> int:
         job = self._jobs.get(job_id)
         if job is None:
@@ -91,7 +95,9 @@ class FakeRunner(QObject):
         self.files_added.emit(ids)
         return ids
 
-    def start(self, job_ids: Iterable[int] | None = None) -> None:
+    def start(
+        self, job_ids: Iterable[int] | None = None, *, paid: dict[int, int] | None = None
+    ) -> None:
         ids = list(job_ids) if job_ids is not None else None
         self.calls.append(("start", ids))
         for job_id in ids if ids is not None else list(self._jobs):
@@ -104,7 +110,7 @@ class FakeRunner(QObject):
     def retry_kind(self, job_id: int) -> policy.RetryKind:
         return policy.retry_kind(self._jobs[job_id])
 
-    def resubmit(self, job_id: int) -> None:
+    def resubmit(self, job_id: int, *, paid: int | None = None) -> None:
         self.calls.append(("resubmit", job_id))
 
     def found(self, job_id: int, task_id: int) -> None:
