@@ -7,8 +7,9 @@ poll schedule). The app's settings are its defaults (first status check after 10
 20 s ± 15 %). For each task:
 
 * ``finish``: when the simulator's task turns final (its creation time + its length, wall clock);
-* ``seen``: the app's first ``GET /tasks/{id}`` after that (when the simulator's answer is
-  ready);
+* ``seen``: the app's first request after that which answers the task's status: its own
+  ``GET /tasks/{id}`` or its account's list ``GET /tasks?email=`` (when the simulator's
+  answer is ready);
 * ``done``: the runner says the job is DONE (the result downloaded and stored);
 * ``loaded``/``playing``: the app's :class:`~kling_desktop.gui.player.Player` (the preview's
   QMediaPlayer wrapper) is asked to play the result at ``done``: the file is open, then the
@@ -80,7 +81,8 @@ def one_run(workdir: Path, run: int) -> list[dict[str, float]]:
     sim = Simulator(
         scenario=VariedLength(), data_dir=scratch / "sim", accounts=((DEMO_EMAIL, JOBS),)
     )
-    polls: list[tuple[float, str]] = []  # (wall time, path) of every GET /tasks/{id}
+    polls: list[tuple[float, str]] = []  # (wall time, task id) of every GET /tasks/{id}
+    lists: list[tuple[float, str]] = []  # (wall time, email) of every GET /tasks (a list)
     produced: dict[int, float] = {}  # task id -> seconds the simulator spent making its result
     lock = threading.Lock()
     record = sim._record
@@ -88,9 +90,13 @@ def one_run(workdir: Path, run: int) -> list[dict[str, float]]:
     produce = state._produce
 
     def record_with_time(rec: Any) -> None:
-        if rec.method == "GET" and rec.path.rsplit("/", 1)[0].endswith("/tasks"):
+        path = rec.path.rstrip("/")
+        if rec.method == "GET" and path.endswith("/tasks"):  # the account's list
             with lock:
-                polls.append((time.time(), rec.path.rsplit("/", 1)[-1]))
+                lists.append((time.time(), rec.query.get("email", "")))
+        elif rec.method == "GET" and path.rsplit("/", 1)[0].endswith("/tasks"):
+            with lock:
+                polls.append((time.time(), path.rsplit("/", 1)[-1]))
         record(rec)
 
     def timed_produce(task: Any) -> None:
@@ -154,7 +160,9 @@ def one_run(workdir: Path, run: int) -> list[dict[str, float]]:
             continue
         length = task.seconds
         finish = task.created_ms / 1000 + length
-        seen = min((t for t, tid in polls if tid == str(task.id) and t >= finish), default=None)
+        own = min((t for t, tid in polls if tid == str(task.id) and t >= finish), default=None)
+        listed = min((t for t, e in lists if e == task.email and t >= finish), default=None)
+        seen = min((t for t in (own, listed) if t is not None), default=None)
         if seen is None:
             continue
         rows.append(
@@ -162,6 +170,7 @@ def one_run(workdir: Path, run: int) -> list[dict[str, float]]:
                 "task_s": length,
                 "finish": finish,
                 "seen": seen,
+                "seen_by_list": float(seen == listed),
                 "done": done_at[job_id],
                 "loaded": loaded_at[job_id],
                 "playing": playing_at[job_id],
@@ -200,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "loaded_to_playing_ms": statistics.median(ms("loaded", "playing", r) for r in rows),
         "simulator_produce_ms": statistics.median(net(r) for r in rows),
         "raw_finish_to_playing_ms": statistics.median(ms("finish", "playing", r) for r in rows),
+        "seen_by_a_list": sum(int(r["seen_by_list"]) for r in rows),
     }
     figures: list[Figure] = [
         figure(

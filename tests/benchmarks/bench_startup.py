@@ -176,6 +176,33 @@ def main(argv: list[str] | None = None) -> int:
         figures += bench_platform(
             ("1a", ""), "offscreen", home, repeat, QT_QPA_PLATFORM="offscreen"
         )
+        # A prototype: the same start without PyAV before the first paint (the sound panel's
+        # export formats, gui/jobs_page.py, are what imports it today).
+        env = isolated_env(home / "exports", QT_QPA_PLATFORM="offscreen")
+        env.pop("PYTHON_KEYRING_BACKEND", None)
+        kinds = ["app", "app-exports-later", "bare"]
+        pair = series(kinds, dict.fromkeys(kinds, env), repeat)
+        still = _heavy_text(LOADED.get("app-exports-later", []))
+        figures.append(
+            figure(
+                "1d",
+                "Cold start (offscreen), prototype: PyAV not imported before the first paint",
+                "ms",
+                [r["painted"] for r in pair["app-exports-later"]],
+                baseline_title="bare PySide6 QMainWindow (offscreen), same series",
+                baseline=[r["painted"] for r in pair["bare"]],
+                goal=("ratio<=", 1.3),
+                notes=(
+                    "the app with gui/jobs_page.py's _exports() answering without PyAV; the "
+                    f"app as it is in the same series: {phases(pair['app'])['painted']:.0f} ms; "
+                    f"heavy modules still loaded: {still}"
+                ),
+                extra={
+                    "phases_ms": phases(pair["app-exports-later"]),
+                    "app_same_series_ms": [r["painted"] for r in pair["app"]],
+                },
+            )
+        )
         # --demo: the same start plus the in-process simulator.
         env = isolated_env(home / "demo", QT_QPA_PLATFORM="offscreen")
         env.pop("PYTHON_KEYRING_BACKEND", None)

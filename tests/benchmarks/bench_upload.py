@@ -6,8 +6,8 @@
     interpreter). Goal: ≤ 30 MB — the file is streamed, not held. Baseline: curl's peak RSS
     (``--data-binary @file`` reads the whole file into memory first).
 
-The clip is a real 20 s 1080p clip padded to 99 MiB with a trailing top-level ``free`` box, so
-the simulator (100 MiB limit) accepts it as a whole, valid MP4.
+The clip is a real 20 s 1080p clip padded to 99,000,000 bytes with a trailing top-level ``free``
+box, so the simulator (limit 100,000,000 bytes, as useapi.net) accepts it as a whole, valid MP4.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tests.benchmarks.common import (
     write_figures,
 )
 
-SIZE = 99 * 1024 * 1024
+SIZE = 99_000_000  # under useapi.net's limit of 100,000,000 bytes (the simulator's too)
 TOKEN_ENV = "KLING_BENCH_TOKEN"
 
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from kling_desktop.simulator import DEMO_TOKEN
 
     source = clip(args.workdir, "c1080.mp4", 20.0, width=1920, height=1080, fps=24, audio=True)
-    big = padded_clip(source, args.workdir / "clips" / "upload-99MiB.mp4", SIZE)
+    big = padded_clip(source, args.workdir / "clips" / "upload-99MB.mp4", SIZE)
     curl = shutil.which("curl")
     sim_dir = args.workdir / "sim-upload"
     ours_mbps, theirs_mbps, growth, curl_rss = [], [], [], []
@@ -104,11 +104,14 @@ def main(argv: list[str] | None = None) -> int:
                 curl_rss.append(megabytes(rss))
             for stale in (sim_dir / "uploads").glob("*"):
                 stale.unlink(missing_ok=True)  # keep the disk from filling up
-    notes = f"{mb(SIZE):.0f} MiB valid MP4 (1080p clip + trailing free box), loopback"
+    notes = (
+        f"{SIZE / 1e6:.0f} MB ({mb(SIZE):.1f} MiB) valid MP4 (1080p clip + trailing free box), "
+        "loopback"
+    )
     figures = [
         figure(
             "3a",
-            "Upload 99 MiB: KlingClient.upload throughput",
+            "Upload 99 MB: KlingClient.upload throughput",
             "MiB/s",
             ours_mbps,
             baseline_title="curl --data-binary",
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         figure(
             "3b",
-            "Upload 99 MiB: peak memory growth of the uploading process",
+            "Upload 99 MB: peak memory growth of the uploading process",
             "MB",
             growth,
             baseline_title="curl's peak RSS",

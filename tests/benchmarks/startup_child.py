@@ -1,6 +1,8 @@
 """The child process of :mod:`tests.benchmarks.bench_startup`: one cold start, then exit.
 
-``python -m tests.benchmarks.startup_child KIND`` with KIND ``app``, ``demo`` or ``bare``. It
+``python -m tests.benchmarks.startup_child KIND`` with KIND ``app``, ``demo``, ``bare`` or
+``app-exports-later`` (the app with its sound panel's export list made without PyAV: what
+deferring that import would save). It
 imports nothing but the standard library's lightest modules before it starts what it measures
 (the harness of the other benchmarks loads pytest, requests and PyAV: that would be paid before
 the clock's first mark and hide what the app itself imports). It prints one JSON line of
@@ -97,6 +99,13 @@ def main(kind: str) -> int:
         return app
 
     launch.make_application = make_application
+    if kind == "app-exports-later":
+        # Prototype of a fix outside the benchmarks: the sound panel's export formats known
+        # without importing PyAV before the first paint (gui/jobs_page.py's _exports).
+        from kling_desktop.gui import jobs_page
+
+        if hasattr(jobs_page, "_exports"):
+            jobs_page._exports = lambda: ("wav",)
     from kling_desktop.app import main as app_main
 
     return app_main(["--demo"] if kind == "demo" else [])
