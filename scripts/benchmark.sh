@@ -12,7 +12,7 @@
 # Installs what it needs first: the app and its dev extras (scripts/setup.sh --dev, into .venv,
 # unless a virtual environment is already active), plus ffmpeg (ffprobe and ffmpeg are the
 # baselines of 2, 8 and 9; without them those halves are skipped with a note), curl (a
-# baseline) and Xvfb (the xcb start-up figure) from apt. Takes 20-25 minutes.
+# baseline) and Xvfb (the xcb start-up figure) from apt. Takes 12-15 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
