@@ -63,9 +63,10 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     """Parse a command line (without the program name) into its namespace and the arguments
     left for Qt (only the window has any; a COMMAND's unknown argument is a usage error, exit
     2). ``args.command`` is :data:`WINDOW` or the COMMAND's name."""
-    root, window = _build()
     argv = list(argv)
-    if argv and argv[0] in COMMANDS:
+    command = argv[0] if argv and argv[0] in COMMANDS else WINDOW
+    root, window = _build(command)
+    if command != WINDOW:
         return root.parse_args(argv), []
     args, qt_args = root.parse_known_args([WINDOW, *argv])
     if not args.self_test and (args.timeout is not None or args.report or args.skip_job):
@@ -73,12 +74,15 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, qt_args
 
 
-def _build() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    """The whole tree: a root that only dispatches, the window, and one parser per command."""
+def _build(only: str | None = None) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The tree: a root that only dispatches, the window, and one parser per command; with
+    ``only``, just the branch that command line needs (every start of the window would
+    otherwise build ten parsers and import the simulator's options, ~7 ms)."""
     root = argparse.ArgumentParser(prog=PROG, add_help=False)
     sub = root.add_subparsers(dest="command", metavar="COMMAND", required=True)
     window = _add_window(sub)
-    _add_commands(sub)
+    if only != WINDOW:
+        _add_commands(sub, only)
     return root, window
 
 
@@ -127,9 +131,14 @@ def _add_window(sub: _Commands) -> argparse.ArgumentParser:
     return window
 
 
-def _add_commands(sub: _Commands) -> None:
+def _add_commands(sub: _Commands, only: str | None = None) -> None:
+    """Every command's parser, or only ``only``'s (the others are then built into a parser
+    that is thrown away: cheap next to importing the simulator's options)."""
+    spare = argparse.ArgumentParser(add_help=False).add_subparsers()
+
     def command(name: str, description: str | None = None) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=COMMANDS[name], description=description)
+        into = sub if only is None or only == name else spare
+        return into.add_parser(name, help=COMMANDS[name], description=description)
 
     check = command("check")
     check.add_argument("--json", action="store_true", help="print a JSON list")
@@ -228,9 +237,10 @@ def _add_commands(sub: _Commands) -> None:
 
     # The simulator's options live with the simulator (one parser for this command and for
     # ``python -m kling_desktop.simulator``); importing them loads neither PyAV nor the server.
-    from kling_desktop.simulator.cli import DESCRIPTION, add_arguments
+    if only is None or only == "simulator":
+        from kling_desktop.simulator.cli import DESCRIPTION, add_arguments
 
-    add_arguments(command("simulator", description=DESCRIPTION))
+        add_arguments(command("simulator", description=DESCRIPTION))
 
 
 def _add_preparation(parser: argparse.ArgumentParser) -> None:
@@ -265,6 +275,24 @@ def _add_sound_options(parser: argparse.ArgumentParser) -> None:
         help="lower the clip's own sound while Kling's sound is loud",
     )
     sound.add_argument(
+        "--duck-sound",
+        action="store_true",
+        default=None,
+        help="the other way round: lower Kling's sound while the clip's own plays (dialogue)",
+    )
+    sound.add_argument(
+        "--discard-other-takes",
+        action="store_true",
+        default=None,
+        help="keep only the chosen take (others are removed; a remix removes earlier ones)",
+    )
+    sound.add_argument(
+        "--take",
+        type=_take,
+        metavar="N",
+        help="which take is the result, 1-4 (default 1; the others stay beside it)",
+    )
+    sound.add_argument(
         "--loudness",
         type=_lufs,
         metavar="LUFS",
@@ -273,7 +301,10 @@ def _add_sound_options(parser: argparse.ArgumentParser) -> None:
     sound.add_argument(
         "--export-audio",
         choices=("wav", "mp3"),
-        help="also save the sound alone beside the result (<name>.sound.wav)",
+        help=(
+            "also save the sound beside the result: <name>.sound.wav (and, when mixed, "
+            "Kling's sound alone as <name>.kling.wav)"
+        ),
     )
 
 
@@ -297,6 +328,10 @@ def _lufs(text: str) -> float:
 
 def _positive(text: str) -> float:
     return _number(text, 1.0, 24 * 3600.0, "a length in seconds")
+
+
+def _take(text: str) -> int:
+    return _takes(text) - 1  # stored 0-based
 
 
 def _takes(text: str) -> int:
