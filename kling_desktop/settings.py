@@ -55,6 +55,8 @@ class Settings:
     sound_volume: float = _setting(1.0, "Kling's sound level", minimum=0.0, maximum=2.0)
     original_volume: float = _setting(0.0, "The clip's own sound level", minimum=0.0, maximum=2.0)
     duck: bool = _setting(False, "Lower the clip's own sound while Kling's sound plays")
+    duck_sound: bool = _setting(False, "Lower Kling's sound while the clip's own sound plays")
+    keep_takes: bool = _setting(True, "Keep the other takes beside the result")
     loudness_lufs: float = _setting(
         0.0, "Loudness of the result (LUFS; 0: as made)", minimum=-70.0, maximum=0.0
     )

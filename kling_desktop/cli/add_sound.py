@@ -86,17 +86,23 @@ def sound_options(args: argparse.Namespace, settings: Settings | None = None) ->
         "sound_volume": "sound_volume",
         "original_volume": "original_volume",
         "duck": "duck",
+        "duck_sound": "duck_sound",
         "loudness": "loudness_lufs",
         "export_audio": "export_audio",
+        "take": "take",
     }
     for arg, field in defaults.items():
         value = getattr(args, arg, None)
         if value is not None:
             out[field] = value
-        elif settings is not None:
+        elif settings is not None and hasattr(settings, field):
             out[field] = getattr(settings, field)
     if "loudness_lufs" in out and out["loudness_lufs"] in (0, 0.0):
         out["loudness_lufs"] = None  # the settings' 0: off
     if "export_audio" in out and out["export_audio"] is None:
         out["export_audio"] = ""
+    if getattr(args, "discard_other_takes", None):
+        out["keep_takes"] = False
+    elif settings is not None:
+        out["keep_takes"] = settings.keep_takes
     return out

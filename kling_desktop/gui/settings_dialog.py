@@ -269,6 +269,11 @@ class SettingsDialog(QDialog):
         self.sound_volume = self._percent(box)
         self.original_volume = self._percent(box)
         self.duck = QCheckBox(label("duck"), box)
+        self.duck_sound = QCheckBox(label("duck_sound"), box)
+        # One direction at a time: ticking one unticks the other.
+        self.duck.toggled.connect(lambda on: self.duck_sound.setChecked(False) if on else None)
+        self.duck_sound.toggled.connect(lambda on: self.duck.setChecked(False) if on else None)
+        self.keep_takes = QCheckBox(label("keep_takes"), box)
         self.loudness = QComboBox(box)  # the presets (a number of its own: the Sound panel)
         for text, lufs in LOUDNESS_PRESETS:
             self.loudness.addItem(self.tr(text), 0.0 if lufs is None else lufs)
@@ -291,6 +296,8 @@ class SettingsDialog(QDialog):
             field.setAccessibleName(label(name))
             form.addRow(label(name), field)
         form.addRow(self.duck)
+        form.addRow(self.duck_sound)
+        form.addRow(self.keep_takes)
         return box
 
     def _percent(self, parent: QWidget) -> QSpinBox:
@@ -320,6 +327,8 @@ class SettingsDialog(QDialog):
         self.sound_volume.setValue(round(s.sound_volume * 100))
         self.original_volume.setValue(round(s.original_volume * 100))
         self.duck.setChecked(s.duck)
+        self.duck_sound.setChecked(s.duck_sound and not s.duck)
+        self.keep_takes.setChecked(s.keep_takes)
         if self.loudness.findData(s.loudness_lufs) < 0:  # a number set by hand elsewhere
             self.loudness.addItem(f"{s.loudness_lufs:.1f} LUFS", s.loudness_lufs)
         self.loudness.setCurrentIndex(self.loudness.findData(s.loudness_lufs))
@@ -344,6 +353,8 @@ class SettingsDialog(QDialog):
             "sound_volume": self.sound_volume.value() / 100,
             "original_volume": self.original_volume.value() / 100,
             "duck": self.duck.isChecked(),
+            "duck_sound": self.duck_sound.isChecked(),
+            "keep_takes": self.keep_takes.isChecked(),
             "loudness_lufs": float(self.loudness.currentData()),
             "export_audio": str(self.export_audio.currentData()),
         }

@@ -43,6 +43,8 @@ def new_clip_options(
         sound_volume=settings.sound_volume,
         original_volume=settings.original_volume,
         duck=settings.duck,
+        duck_sound=settings.duck_sound and not settings.duck,
+        keep_takes=settings.keep_takes,
         loudness_lufs=settings.loudness_lufs or None,
         export_audio=settings.export_audio,
     )

@@ -34,7 +34,23 @@ S = JobState
 #: Options that may change until the clip is sent (they change what is sent or paid).
 BEFORE_SENDING = frozenset({"takes", "keep_original_sound"})
 #: Options that change only how the result sounds: also for a clip at work or done.
-SOUND = frozenset({"sound_volume", "original_volume", "duck", "loudness_lufs", "export_audio"})
+SOUND = frozenset(
+    {
+        "sound_volume",
+        "original_volume",
+        "duck",
+        "duck_sound",
+        "loudness_lufs",
+        "export_audio",
+        "keep_takes",
+    }
+)
+#: Ducking: which sound gives way to the other (JobOptions duck / duck_sound).
+DUCKING = (
+    ("Off", (False, False)),
+    ("The clip's sound under Kling's", (True, False)),
+    ("Kling's sound under the clip's (dialogue)", (False, True)),
+)
 #: States whose every option may still change.
 NOT_SENT = frozenset({S.CHECKING, S.READY, S.REJECTED})
 
@@ -120,10 +136,20 @@ class SoundPanel(QGroupBox):
 
         self.sound_level = LevelControl(self.tr("Kling's sound level"), self)
         self.original_level = LevelControl(self.tr("The clip's own sound level"), self)
-        self.duck_check = QCheckBox(self.tr("&Lower it while Kling's sound plays"), self)
-        self.duck_check.setAccessibleName(self.tr("Lower the clip's sound while Kling's plays"))
-        self.duck_check.setToolTip(
-            self.tr("Lower the clip's own sound while Kling's sound plays (ducking)")
+        self.duck_combo = QComboBox(self)
+        self.duck_combo.setAccessibleName(self.tr("Ducking"))
+        for text, _ in DUCKING:
+            self.duck_combo.addItem(self.tr(text))
+        self.duck_combo.setToolTip(
+            self.tr(
+                "Ducking: one sound is lowered while the other plays — the clip's own sound "
+                "under Kling's, or Kling's sound under the clip's (to keep dialogue clear)"
+            )
+        )
+        self.keep_takes_check = QCheckBox(self.tr("Keep the other takes &beside it"), self)
+        self.keep_takes_check.setAccessibleName(self.tr("Keep the other takes beside the result"))
+        self.keep_takes_check.setToolTip(
+            self.tr("Saved as <name>.sound.take2.mp4 …; unticked, only the chosen take is kept")
         )
 
         self.loudness_combo = QComboBox(self)
@@ -142,8 +168,8 @@ class SoundPanel(QGroupBox):
         self.export_combo = QComboBox(self)
         self.export_combo.setAccessibleName(self.tr("Export sound"))
         self.export_combo.addItem(self.tr("No"), "")
-        for fmt in exports:
-            self.export_combo.addItem(fmt.upper(), fmt)
+        self._export_wanted: str | None = None
+        self.set_exports(exports)
         self.export_combo.setToolTip(
             self.tr("Also save the sound alone beside the result (<name>.sound.wav)")
         )
@@ -178,19 +204,21 @@ class SoundPanel(QGroupBox):
                     self.sound_level)  # fmt: skip
         form.addRow(self._label(self.tr("Clip's &own sound:"), self.original_level.slider),
                     self.original_level)  # fmt: skip
-        form.addRow(self.duck_check)
+        form.addRow(self._label(self.tr("D&ucking:"), self.duck_combo), self.duck_combo)
         form.addRow(self._label(self.tr("Lou&dness:"), self.loudness_combo), self.loudness_combo)
         self.custom_label = self._label(self.tr("&Custom:"), self.loudness_spin)
         form.addRow(self.custom_label, self.loudness_spin)
         form.addRow(self._label(self.tr("E&xport sound:"), self.export_combo), self.export_combo)
         form.addRow(self._label(self.tr("&Takes:"), self.takes_spin), takes_row)
         self.takes_note.setToolTip(self.tr("Each take is a paid Kling job (per part)"))
+        form.addRow(self.keep_takes_check)
         form.addRow(self.keep_check)
         form.addRow(self.status)
 
         self.sound_level.changed.connect(lambda v: self._emit(sound_volume=v))
         self.original_level.changed.connect(lambda v: self._emit(original_volume=v))
-        self.duck_check.toggled.connect(lambda on: self._emit(duck=on))
+        self.duck_combo.currentIndexChanged.connect(lambda _i: self._ducking_changed())
+        self.keep_takes_check.toggled.connect(lambda on: self._emit(keep_takes=on))
         self.loudness_combo.currentIndexChanged.connect(lambda _i: self._loudness_changed())
         self.loudness_spin.valueChanged.connect(lambda _v: self._loudness_changed())
         self.export_combo.currentIndexChanged.connect(
@@ -206,6 +234,22 @@ class SoundPanel(QGroupBox):
                 edit.setAccessibleName(spin.accessibleName())
         self.show_jobs([])
 
+    def set_exports(self, exports: Sequence[str]) -> None:
+        """The sound formats this build can export, added to the choices (the window learns
+        of MP3 after its first paint: knowing asks PyAV). What the shown clips chose stays
+        chosen, and is shown once its format is there."""
+        self._filling = True
+        try:
+            for fmt in exports:
+                if self.export_combo.findData(fmt) < 0:
+                    self.export_combo.addItem(fmt.upper(), fmt)
+            wanted = self._export_wanted
+            found = -1 if wanted is None else self.export_combo.findData(wanted)
+            if found >= 0:
+                self.export_combo.setCurrentIndex(found)
+        finally:
+            self._filling = False
+
     def _label(self, text: str, buddy: QWidget) -> QLabel:
         label = QLabel(text, self)
         label.setBuddy(buddy)
@@ -218,11 +262,12 @@ class SoundPanel(QGroupBox):
             self.sound_level.spin,
             self.original_level.slider,
             self.original_level.spin,
-            self.duck_check,
+            self.duck_combo,
             self.loudness_combo,
             self.loudness_spin,
             self.export_combo,
             self.takes_spin,
+            self.keep_takes_check,
             self.keep_check,
         ]
 
@@ -241,7 +286,8 @@ class SoundPanel(QGroupBox):
         try:
             self.sound_level.set_value(options.sound_volume)
             self.original_level.set_value(options.original_volume)
-            self.duck_check.setChecked(options.duck)
+            self.duck_combo.setCurrentIndex(1 if options.duck else 2 if options.duck_sound else 0)
+            self.keep_takes_check.setChecked(options.keep_takes)
             lufs = options.loudness_lufs
             index = next(
                 (i for i, (_, v) in enumerate(LOUDNESS_PRESETS) if v == lufs),
@@ -250,6 +296,7 @@ class SoundPanel(QGroupBox):
             self.loudness_combo.setCurrentIndex(index)
             if index == len(LOUDNESS_PRESETS) and lufs is not None:
                 self.loudness_spin.setValue(lufs)
+            self._export_wanted = options.export_audio
             found = self.export_combo.findData(options.export_audio)
             self.export_combo.setCurrentIndex(max(found, 0))
             self.takes_spin.setValue(options.takes)
@@ -262,9 +309,10 @@ class SoundPanel(QGroupBox):
         controls: tuple[QWidget, ...] = (
             self.sound_level,
             self.original_level,
-            self.duck_check,
+            self.duck_combo,
             self.loudness_combo,
             self.export_combo,
+            self.keep_takes_check,
         )
         for control in controls:
             control.setEnabled(sound)
@@ -307,6 +355,10 @@ class SoundPanel(QGroupBox):
     def _emit(self, **field: Any) -> None:
         if not self._filling:
             self.edited.emit(field)
+
+    def _ducking_changed(self) -> None:
+        duck, duck_sound = DUCKING[max(0, self.duck_combo.currentIndex())][1]
+        self._emit(duck=duck, duck_sound=duck_sound)
 
     def _loudness_changed(self) -> None:
         data = self.loudness_combo.currentData()

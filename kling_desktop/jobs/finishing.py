@@ -75,13 +75,14 @@ def finish(
         return lambda fraction: report((base + min(1.0, fraction)) / steps, text)
 
     original = None
-    if options.original_volume > 0 or options.duck:
+    if options.original_volume > 0 or options.duck or options.duck_sound:
         original = sound.extract_audio(clip.input_path, work / "original.wav", cancel=cancel)
     step("Reading the clip's own sound")(1.0)
     settings = sound.MixSettings(
         sound_volume=options.sound_volume,
         original_volume=options.original_volume,
         duck=options.duck,
+        duck_sound=options.duck_sound,
         loudness_lufs=options.loudness_lufs,
     )
     base = _result_base(clip, output_folder)
@@ -90,6 +91,9 @@ def finish(
     audio_files: list[str] = []
     output: Path | None = None
     for take in range(takes):
+        if take != chosen and not options.keep_takes:
+            take_files.append("")  # not kept: nothing to make
+            continue
         pieces = []
         for part in plan.parts:
             request = next(
@@ -126,9 +130,17 @@ def finish(
             if options.export_audio:
                 audio = sound.export_audio(mixed, base, options.export_audio, cancel=cancel)
                 audio_files.append(str(audio))
+                if not settings.is_plain:  # the mix differs: Kling's sound alone too
+                    alone = base.with_name(base.name.replace(pipeline.RESULT_SUFFIX, ".kling", 1))
+                    audio = sound.export_audio(joined, alone, options.export_audio, cancel=cancel)
+                    audio_files.append(str(audio))
         else:
             take_files.append(str(path))
     assert output is not None
+    if not options.keep_takes:  # asked to discard them: a remix removes earlier ones
+        for old in parts.outputs(clip).get("takes", []):
+            if old and Path(old) != output:
+                Path(old).unlink(missing_ok=True)
     report(1.0, "Done")
     _tidy(work)
     return Finished(output, json.dumps({"takes": take_files, "audio": audio_files}))

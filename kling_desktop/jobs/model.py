@@ -139,6 +139,8 @@ class JobOptions:
     loudness_lufs: float | None = None  # integrated loudness of the result; None: as made
     export_audio: str = ""  # "", "wav" or "mp3": the sound alone beside the result
     take: int = 0  # which take is the result (0-based); the others are kept beside it
+    duck_sound: bool = False  # the other way round: lower Kling's sound while the clip's plays
+    keep_takes: bool = True  # keep the other takes beside the result (else they are removed)
 
     @property
     def plain_sound(self) -> bool:
@@ -147,6 +149,7 @@ class JobOptions:
             self.sound_volume == 1.0
             and self.original_volume == 0.0
             and not self.duck
+            and not self.duck_sound
             and self.loudness_lufs is None
             and not self.export_audio
         )

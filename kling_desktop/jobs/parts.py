@@ -89,8 +89,10 @@ def requests_for(clip: Job, cache_dir: Path, now: float) -> list[Job]:
         sound_volume=1.0,
         original_volume=0.0,
         duck=False,
+        duck_sound=False,
         loudness_lufs=None,
         export_audio="",
+        keep_takes=True,
     )
     out = []
     for part in plan.parts:
@@ -245,7 +247,16 @@ def to_resubmit(requests: Sequence[Job]) -> list[Job]:
 
 #: Options that only change how a result sounds: they may change until it is put together.
 SOUND_OPTIONS = frozenset(
-    {"sound_volume", "original_volume", "duck", "loudness_lufs", "export_audio", "take"}
+    {
+        "sound_volume",
+        "original_volume",
+        "duck",
+        "duck_sound",
+        "loudness_lufs",
+        "export_audio",
+        "take",
+        "keep_takes",
+    }
 )
 #: Options that change what is sent: the clip is checked again.
 RECHECK_OPTIONS = frozenset({"strict", "max_length_s"})

@@ -62,6 +62,7 @@ class MixSettings:
     original_volume: float = 0.0  # the clip's own sound, linear gain 0–2
     duck: bool = False  # lower the clip's own sound while Kling's sound is loud
     loudness_lufs: float | None = None  # EBU R128 integrated target (−1 dBTP ceiling); None: off
+    duck_sound: bool = False  # the other way round: lower Kling's sound while the clip's is loud
 
     def __post_init__(self) -> None:
         for name in ("sound_volume", "original_volume"):
@@ -76,6 +77,7 @@ class MixSettings:
             self.sound_volume == 1.0
             and self.original_volume == 0.0
             and not self.duck
+            and not self.duck_sound
             and self.loudness_lufs is None
         )
 
@@ -377,6 +379,15 @@ def _mix_graph(
             split.link_to(ducker, 1, 1)
             split.link_to(mixer, 0, 0)
             ducker.link_to(mixer, 0, 1)
+        elif settings.duck_sound:
+            # The other way round: Kling's sound gives way to the clip's own (dialogue).
+            split = graph.add("asplit", outputs="2")
+            own.link_to(split)
+            ducker = graph.add("sidechaincompress", **_DUCK)
+            sound.link_to(ducker, 0, 0)
+            split.link_to(ducker, 1, 1)
+            ducker.link_to(mixer, 0, 0)
+            split.link_to(mixer, 0, 1)
         else:
             sound.link_to(mixer, 0, 0)
             own.link_to(mixer, 0, 1)

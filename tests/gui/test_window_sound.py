@@ -272,7 +272,7 @@ def test_the_sound_panel_is_reached_with_the_keyboard(
         panel.sound_level.spin,
         panel.original_level.slider,
         panel.original_level.spin,
-        panel.duck_check,
+        panel.duck_combo,
         panel.loudness_combo,
     ]
     # Typing a number in a spin box types it (the take keys 1–4 do not take it).
@@ -326,3 +326,24 @@ def test_new_clips_get_the_settings_defaults_and_the_dialog_saves_them(
     assert new_clip_options(Settings(), email="", keep_original_sound=False, output_dir="") == (
         JobOptions()
     )
+
+
+def test_ducking_either_way_and_keeping_takes_from_the_panel(qtbot: QtBot) -> None:
+    """The ducking choice sets one direction at a time; "keep the other takes" travels too."""
+    from kling_desktop.gui.sound_panel import SoundPanel
+
+    panel = SoundPanel(("wav",))
+    qtbot.addWidget(panel)
+    job = Job(id=1, input_path=Path("/c.mp4"), state=JobState.READY, options=JobOptions())
+    panel.show_jobs([job])
+    edits: list[dict[str, object]] = []
+    panel.edited.connect(edits.append)
+    panel.duck_combo.setCurrentIndex(2)
+    assert edits[-1] == {"duck": False, "duck_sound": True}
+    panel.duck_combo.setCurrentIndex(1)
+    assert edits[-1] == {"duck": True, "duck_sound": False}
+    panel.keep_takes_check.setChecked(False)
+    assert edits[-1] == {"keep_takes": False}
+    shown = job.replace(options=JobOptions(duck_sound=True, keep_takes=False))
+    panel.show_jobs([shown])
+    assert panel.duck_combo.currentIndex() == 2 and not panel.keep_takes_check.isChecked()

@@ -230,3 +230,48 @@ def test_remix_of_takes_remakes_every_take_for_free(
     assert Path(after["files"]["takes"][1]) == take2
     for path in (Path(after["output"]), take2):
         assert _within_db(tone_level(path, CLIP_TONE_HZ), own), path
+
+
+def test_duck_sound_lowers_klings_sound_under_the_clips_own(
+    run_cli: RunCli, simulator: Simulator, toned: Path
+) -> None:
+    """The other way round (dialogue first): the clip's own sound at its level, Kling's lower."""
+    own = tone_level(toned, CLIP_TONE_HZ)
+    job = clips.add_sound(run_cli, toned, "--original-volume", "1", "--duck-sound")
+    samples = clips.sound_of(Path(job["output"]))
+    generated = clips.level_at(samples, _tone(simulator, clips.requests_of(job)[0]), LENGTH_S / 2)
+    original = clips.level_at(samples, CLIP_TONE_HZ, LENGTH_S / 2)
+    assert clips.db(generated / SINE_LEVEL) < -3.0, f"{clips.db(generated / SINE_LEVEL):.2f} dB"
+    assert generated > ABSENT
+    assert _within_db(original, own)
+
+
+def test_a_mixed_export_also_saves_klings_sound_alone(
+    run_cli: RunCli, simulator: Simulator, toned: Path
+) -> None:
+    job = clips.add_sound(run_cli, toned, "--export-audio", "wav", "--original-volume", "0.5")
+    mix, alone = toned.with_name("toned.sound.wav"), toned.with_name("toned.kling.wav")
+    assert job["files"]["audio"] == [str(mix), str(alone)]
+    hz = _tone(simulator, clips.requests_of(job)[0])
+    middle = LENGTH_S / 2
+    assert clips.level_at(clips.sound_of(mix), CLIP_TONE_HZ, middle) > ABSENT  # the mix
+    assert clips.level_at(clips.sound_of(alone), CLIP_TONE_HZ, middle) < ABSENT  # Kling's alone
+    assert _within_db(clips.level_at(clips.sound_of(alone), hz, middle), SINE_LEVEL)
+
+
+def test_choosing_a_take_and_discarding_the_others_pays_nothing(
+    run_cli: RunCli, simulator: Simulator, toned: Path
+) -> None:
+    job = clips.add_sound(run_cli, toned, "--takes", "2")
+    take2 = Path(job["files"]["takes"][1])
+    second_tone = tone_level(take2, _tone(simulator, clips.requests_of(job)[1]))
+    remixed = clips.cli_json(
+        run_cli, "remix", "--json", "--take", "2", "--discard-other-takes", str(job["id"])
+    )
+    (after,) = remixed["jobs"]
+    assert len(simulator.tasks()) == simulator.submit_count == 2  # nothing paid
+    result = Path(after["output"])
+    assert result == Path(job["output"])  # the result keeps its name …
+    hz = _tone(simulator, clips.requests_of(job)[1])
+    assert _within_db(tone_level(result, hz), second_tone)  # … and now holds take 2
+    assert not take2.exists() and all(not p for p in after["files"]["takes"])

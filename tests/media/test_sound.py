@@ -95,6 +95,23 @@ def test_duck_lowers_the_original_while_klings_sound_plays(tmp_path: Path) -> No
     assert tone_db(window(plain, 5.0, 7.0), ORIGINAL_HZ) == pytest.approx(before, abs=0.3)
 
 
+def test_duck_the_other_way_lowers_klings_sound_while_the_clip_speaks(tmp_path: Path) -> None:
+    """Dialogue first: Kling's sound gives way while the clip's own sound plays."""
+    own = write_sound(tmp_path / "own.wav", 12.0, tone(ORIGINAL_HZ, 0.125, 4.0, 7.0))
+    generated = write_sound(tmp_path / "gen.wav", 12.0, tone(GENERATED_HZ))
+    settings = MixSettings(original_volume=1.0, duck_sound=True)
+    result = read_mono(mix(generated, own, tmp_path / "duck.wav", settings))
+    before = tone_db(window(result, 1.0, 3.0), GENERATED_HZ)
+    during = tone_db(window(result, 5.0, 7.0), GENERATED_HZ)
+    after = tone_db(window(result, 9.0, 11.0), GENERATED_HZ)
+    assert during < before - 4.0  # Kling's sound ducked while the clip speaks
+    assert after == pytest.approx(before, abs=1.0)
+    assert tone_db(window(result, 5.0, 7.0), ORIGINAL_HZ) == pytest.approx(
+        20 * math.log10(0.125), abs=0.5
+    )  # the clip's own sound is untouched
+    assert not settings.is_plain
+
+
 @pytest.mark.parametrize("target", [-14.0, -23.0])
 def test_loudness_reaches_the_target(clips: dict[str, Path], tmp_path: Path, target: float) -> None:
     settings = MixSettings(original_volume=0.5, loudness_lufs=target)
