@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kling_desktop.jobs import parts
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 
 S = JobState
@@ -34,17 +35,7 @@ S = JobState
 #: Options that may change until the clip is sent (they change what is sent or paid).
 BEFORE_SENDING = frozenset({"takes", "keep_original_sound"})
 #: Options that change only how the result sounds: also for a clip at work or done.
-SOUND = frozenset(
-    {
-        "sound_volume",
-        "original_volume",
-        "duck",
-        "duck_sound",
-        "loudness_lufs",
-        "export_audio",
-        "keep_takes",
-    }
-)
+SOUND = parts.SOUND_OPTIONS - {"take"}  # which take: chosen in the preview
 #: Ducking: which sound gives way to the other (JobOptions duck / duck_sound).
 DUCKING = (
     ("Off", (False, False)),

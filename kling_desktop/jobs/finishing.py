@@ -78,13 +78,7 @@ def finish(
     if options.original_volume > 0 or options.duck or options.duck_sound:
         original = sound.extract_audio(clip.input_path, work / "original.wav", cancel=cancel)
     step("Reading the clip's own sound")(1.0)
-    settings = sound.MixSettings(
-        sound_volume=options.sound_volume,
-        original_volume=options.original_volume,
-        duck=options.duck,
-        duck_sound=options.duck_sound,
-        loudness_lufs=options.loudness_lufs,
-    )
+    settings = options.mix()
     base = _result_base(clip, output_folder)
     chosen = min(max(0, options.take), takes - 1)
     take_files: list[str] = []

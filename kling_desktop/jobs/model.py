@@ -8,6 +8,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # PyAV loads when a mix is made, not with the job list
+    from kling_desktop.media.sound import MixSettings
 
 
 class JobState(enum.StrEnum):
@@ -144,14 +148,19 @@ class JobOptions:
 
     @property
     def plain_sound(self) -> bool:
-        """The result is Kling's own sound as it came (nothing to mix on the computer)."""
-        return (
-            self.sound_volume == 1.0
-            and self.original_volume == 0.0
-            and not self.duck
-            and not self.duck_sound
-            and self.loudness_lufs is None
-            and not self.export_audio
+        """The result is Kling's own sound as it came (nothing to mix or export here)."""
+        return not self.export_audio and self.mix().is_plain
+
+    def mix(self) -> MixSettings:
+        """How the result's sound is mixed on the computer (loads PyAV on first use)."""
+        from kling_desktop.media.sound import MixSettings
+
+        return MixSettings(
+            sound_volume=self.sound_volume,
+            original_volume=self.original_volume,
+            duck=self.duck,
+            duck_sound=self.duck_sound,
+            loudness_lufs=self.loudness_lufs,
         )
 
 

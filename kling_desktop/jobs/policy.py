@@ -643,6 +643,22 @@ def found(job: Job, task_id: int) -> Decision:
     )
 
 
+def stopped(job: Job) -> Decision:
+    """The user stopped tracking the job's task (useapi.net no longer follows it)."""
+    if job.state is not S.PROCESSING:
+        return Decision()
+    return Decision(
+        {
+            "state": S.STOPPED,
+            "error_code": "stopped",
+            "error_message": (
+                "You stopped tracking this job. Kling still runs it and charges for it; its "
+                "result will appear in your Kling account. Retry to track it again."
+            ),
+        }
+    )
+
+
 def give_up(job: Job) -> Decision:
     if job.state is not S.UNCERTAIN:
         return Decision()

@@ -319,7 +319,7 @@ class Steps:
         # NotFound: useapi.net was no longer tracking it, which is the same outcome.
         with contextlib.suppress(errors.NotFound):
             client.stop_tracking(task_id)
-        return self.apply(job_id, _stopped)
+        return self.apply(job_id, policy.stopped)
 
     # download --------------------------------------------------------------------------
 
@@ -527,21 +527,6 @@ class Steps:
             self._relay.progress.emit(job_id, Progress(percent / 100, f"{verb} {percent} %"))
 
         return report
-
-
-def _stopped(job: Job) -> Decision:
-    if job.state is not S.PROCESSING:
-        return Decision()
-    return Decision(
-        {
-            "state": S.STOPPED,
-            "error_code": "stopped",
-            "error_message": (
-                "You stopped tracking this job. Kling still runs it and charges for it; its "
-                "result will appear in your Kling account. Retry to track it again."
-            ),
-        }
-    )
 
 
 def unless_moved(state: JobState, decision: Decision) -> Callable[[Job], Decision]:
