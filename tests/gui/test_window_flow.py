@@ -87,8 +87,8 @@ def test_dropped_clips_are_checked_and_wait_as_ready(
     # Nothing is spent on a drop.
     assert not [j for j in context.runner.jobs() if j.state is JobState.QUEUED]
     # The actions follow the runner's news within REFRESH_INTERVAL_MS.
-    qtbot.waitUntil(window.options.add_sound_button.isEnabled)
-    assert "3 clips" in window.options.add_sound_button.text()
+    button = window.options.add_sound_button
+    qtbot.waitUntil(lambda: button.isEnabled() and "3 clips" in button.text())
 
 
 def test_web_links_and_empty_folders_are_refused_with_a_reason(
