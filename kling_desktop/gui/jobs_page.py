@@ -23,6 +23,7 @@ from kling_desktop.gui.options_strip import OptionsStrip
 from kling_desktop.gui.sound_panel import SoundPanel
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.runner.engine import Progress
+from kling_desktop.runner.worker import run_in_thread
 
 if TYPE_CHECKING:
     from kling_desktop.gui.preview import PreviewPane
@@ -32,10 +33,15 @@ LIST_STRETCH, PREVIEW_STRETCH = 3, 2
 
 
 def _exports() -> tuple[str, ...]:
-    """The sound formats this build can export (MP3 only with an encoder)."""
+    """The sound formats this build can export (MP3 only with an encoder). Imports PyAV
+    (50-75 ms): called off the GUI thread, after the window first painted."""
     from kling_desktop.media.sound import available_exports
 
     return available_exports()
+
+
+#: What every build exports, known without PyAV: the sound panel starts with it.
+_ALWAYS_EXPORTS = ("wav",)
 
 
 def restore_layout(window: QWidget, page: JobsPage, ui: QSettings) -> None:
@@ -117,7 +123,9 @@ class JobsPage(QWidget):
         self._preview_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._preview_placeholder.setMinimumWidth(280)
         # Beside the list: the preview above the selected clips' sound options.
-        self.sound_panel = SoundPanel(_exports() if exports is None else exports)
+        # The formats that need PyAV to be known join after the first paint (load_exports).
+        self._exports_known = exports is not None
+        self.sound_panel = SoundPanel(_ALWAYS_EXPORTS if exports is None else exports)
         # It scrolls in a short window rather than squeeze the preview (or grow the window).
         self.sound_scroll = QScrollArea()
         self.sound_scroll.setObjectName("soundScroll")
@@ -157,6 +165,14 @@ class JobsPage(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.row_buttons)
         layout.addWidget(self.details)
+
+    def load_exports(self) -> None:
+        """Learn off the GUI thread which sound formats this build exports (PyAV), then offer
+        them in the sound panel; once."""
+        if self._exports_known:
+            return
+        self._exports_known = True
+        run_in_thread(_exports, self.sound_panel.set_exports, lambda _exc: None)
 
     # -- the preview ----------------------------------------------------------------------
 

@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         for start in waiting:
             start()
         if not self._closed and self._alive():
+            self.jobs_page.load_exports()
             _ = self.jobs_page.preview
 
     def _alive(self) -> bool:
