@@ -3,7 +3,20 @@ row of view filters above it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QPoint, QSortFilterProxyModel, Qt, Signal
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,7 +65,8 @@ class JobTableView(QTableView):
         )
         self.setTabKeyNavigation(False)
         self.setModel(proxy)
-        self.setItemDelegate(JobDelegate(self))
+        self._delegate = JobDelegate(self, model)
+        self.setItemDelegate(self._delegate)
         self.setSortingEnabled(True)
         self.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -72,6 +86,14 @@ class JobTableView(QTableView):
         self.horizontalHeader().sectionResized.connect(self._section_resized)
         self._menu_actions: list[QAction | None] = []
         self.customContextMenuRequested.connect(self._context_menu)
+        # During a burst of row changes (a drop of 50 clips: checks, uploads, progress) the
+        # list is redrawn at most every REPAINT_MS; the model's rows are current at once.
+        self._last_change = 0.0
+        self._held: tuple[int, int] | None = None  # the rows of changes not yet drawn
+        self._repaint = QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.timeout.connect(self._draw_held)
+        model.shown_rows = self.shown_source_rows
 
     def set_menu_actions(self, actions: list[QAction | None]) -> None:
         """What a right click on a row offers (None: a separator)."""
@@ -121,8 +143,76 @@ class JobTableView(QTableView):
                 return
         super().keyPressEvent(event)
 
+    #: During a burst of changes, the list is redrawn at most this often (4 times a second).
+    REPAINT_MS = 250
+
+    def dataChanged(
+        self,
+        topLeft: QModelIndex | QPersistentModelIndex,
+        bottomRight: QModelIndex | QPersistentModelIndex,
+        roles: Sequence[int] = (),
+    ) -> None:
+        """A change is drawn at once, unless another came less than :attr:`REPAINT_MS` ago:
+        then the changes are drawn together when that time is up."""
+        now = time.monotonic()
+        held = self._held
+        if held is None and now - self._last_change >= self.REPAINT_MS / 1000:
+            self._last_change = now
+            super().dataChanged(topLeft, bottomRight, list(roles))
+            return
+        top, bottom = topLeft.row(), bottomRight.row()
+        self._held = (top, bottom) if held is None else (min(held[0], top), max(held[1], bottom))
+        if not self._repaint.isActive():
+            wait = self.REPAINT_MS / 1000 - (now - self._last_change)
+            self._repaint.start(max(0, round(wait * 1000)))
+
+    def _draw_held(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        self._last_change = time.monotonic()
+        model = self.model()
+        last_row, last_column = model.rowCount() - 1, model.columnCount() - 1
+        top, bottom = min(held[0], last_row), min(held[1], last_row)
+        if top < 0 or last_column < 0:
+            return
+        # Rows may have moved or gone meanwhile (sorting, removal): the held rows as they
+        # are now, all columns (the cells the view shows are what it redraws).
+        super().dataChanged(model.index(top, 0), model.index(bottom, last_column), [])
+
+    def shown_source_rows(self) -> set[int] | None:
+        """The model rows this list shows now (on screen) and the current one: the ones whose
+        clocks must tick. None when every row should (the list is not built yet)."""
+        proxy = self.model()
+        if not isinstance(proxy, QSortFilterProxyModel):
+            return None
+        rows: set[int] = set()
+        current = self.currentIndex()
+        if current.isValid():
+            rows.add(proxy.mapToSource(current).row())
+        if not self.isVisible():
+            return rows
+        viewport = self.viewport()
+        first = self.rowAt(0)
+        if first < 0:
+            return rows
+        last = self.rowAt(viewport.height() - 1)
+        if last < 0:
+            last = proxy.rowCount() - 1
+        for row in range(first, last + 1):
+            rows.add(proxy.mapToSource(proxy.index(row, 0)).row())
+        return rows
+
     def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
+        kind = event.type()
+        if kind == QEvent.Type.Paint:
+            # Which row wears the focus ring, asked once per repaint rather than per cell.
+            self._delegate.begin_paint(self)
+            try:
+                return super().viewportEvent(event)
+            finally:
+                self._delegate.end_paint()
+        if kind == QEvent.Type.Resize:
             self.fit_details_column()
         return super().viewportEvent(event)
 
