@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QObject,
@@ -25,7 +24,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QStandardItem, QStandardItemModel
 
 from kling_desktop.api import errors
 from kling_desktop.gui.parts_text import parts_line, plan_sentence, takes_line
@@ -179,8 +178,20 @@ def default_thumbnail_maker(cache_dir: Path) -> ThumbnailMaker | None:
     return make
 
 
-class JobTableModel(QAbstractTableModel):
-    """One row per job, in the order the runner reported them."""
+#: What a cell allows: selecting it (never editing, dragging or dropping).
+_CELL_FLAGS = (
+    Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+)
+
+
+class JobTableModel(QStandardItemModel):
+    """One row per job, in the order the runner reported them.
+
+    Its rows, indexes and flags are Qt's own (a ``QStandardItemModel`` with a flags-only item
+    per cell); what the cells say is this class's :meth:`data`. A repaint of the list asks for
+    each cell's index and flags in C++ then, without calling into Python (which, while the
+    check and upload threads want the GIL, costs a wait for it each time).
+    """
 
     def __init__(
         self,
@@ -189,7 +200,10 @@ class JobTableModel(QAbstractTableModel):
         thumbnail_maker: ThumbnailMaker | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(Column), parent)
+        # The Python rows follow a removal before the proxy and the views hear of it.
+        self.rowsRemoved.connect(self._rows_removed)
+        self._removing: int | None = None
         self._runner = runner
         self._thumbnail_maker = thumbnail_maker
         self._ids: list[int] = []
@@ -237,12 +251,6 @@ class JobTableModel(QAbstractTableModel):
 
     def row_of(self, job_id: int) -> int:
         return self._rows.get(job_id, -1)
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -362,12 +370,16 @@ class JobTableModel(QAbstractTableModel):
             self._on_changed(job)
             return
         row = len(self._ids)
-        self.beginInsertRows(QModelIndex(), row, row)
         self._ids.append(job.id)
         self._rows[job.id] = row
         self._jobs[job.id] = job
         self._progress[job.id] = self._runner.progress(job.id)
-        self.endInsertRows()
+        items = []
+        for _ in Column:
+            item = QStandardItem()
+            item.setFlags(_CELL_FLAGS)
+            items.append(item)
+        self.appendRow(items)
         self._request_thumbnail(job)
         self._update_clock(job.id)
 
@@ -398,16 +410,26 @@ class JobTableModel(QAbstractTableModel):
         row = self.row_of(job_id)
         if row < 0:
             return
-        self.beginRemoveRows(QModelIndex(), row, row)
-        del self._ids[row]
+        self._removing = job_id
+        try:
+            self.removeRows(row, 1)
+        finally:
+            self._removing = None
+        self._update_clock(job_id)
+
+    def _rows_removed(self, _parent: AnyIndex, first: int, _last: int) -> None:
+        """The job's row is gone from Qt's rows: from this model's too (first, before the
+        proxy and the views are told)."""
+        job_id = self._removing
+        if job_id is None:
+            return
+        del self._ids[first]
         del self._rows[job_id]
-        for later in range(row, len(self._ids)):
+        for later in range(first, len(self._ids)):
             self._rows[self._ids[later]] = later
         self._jobs.pop(job_id, None)
         self._progress.pop(job_id, None)
         self._thumbs.pop(job_id, None)
-        self.endRemoveRows()
-        self._update_clock(job_id)
 
     def _on_progress(self, job_id: int, progress: Progress) -> None:
         if job_id not in self._jobs:
