@@ -268,13 +268,14 @@ def _add_sound_options(parser: argparse.ArgumentParser) -> None:
         metavar="V",
         help="level of the clip's own sound, 0-2 (0: replaced by Kling's)",
     )
-    sound.add_argument(
+    ducking = sound.add_mutually_exclusive_group()
+    ducking.add_argument(
         "--duck",
         action="store_true",
         default=None,
         help="lower the clip's own sound while Kling's sound is loud",
     )
-    sound.add_argument(
+    ducking.add_argument(
         "--duck-sound",
         action="store_true",
         default=None,
