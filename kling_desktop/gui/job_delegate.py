@@ -11,7 +11,7 @@ the standard way.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -258,18 +258,16 @@ class JobDelegate(QStyledItemDelegate):
         widget = option.widget
         return widget.style() if widget is not None else QApplication.style()
 
-    def _background(self, painter: QPainter, option: QStyleOptionViewItem) -> QStyleOptionViewItem:
+    def _background(self, painter: QPainter, option: QStyleOptionViewItem) -> None:
         """The cell's panel (selection, hover) as the style draws it for a cell with text,
-        without the text; returns the option it drew with."""
-        opt = QStyleOptionViewItem(option)
-        opt.features |= _HAS_DISPLAY
-        opt.state &= ~_HAS_FOCUS
-        opt.text = ""
-        opt.icon = QIcon()
+        without the text. ``option`` is the view's for this one cell (no text nor icon in
+        it: this delegate never fills them in), changed in place: a copy of it would be one
+        more wait for the GIL while other threads run."""
+        option.features |= _HAS_DISPLAY
+        option.state &= ~_HAS_FOCUS
         self._style(option).drawControl(
-            QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget
+            QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget
         )
-        return opt
 
     def begin_paint(self, view: QAbstractItemView) -> None:
         """A repaint of ``view`` begins: what is the same for all its cells is read once."""
@@ -305,6 +303,7 @@ class JobDelegate(QStyledItemDelegate):
             return False
         if state & _MARKED or kit.plain_panel:  # the style's panel (selection, hover)
             self._background(painter, option)
+            state = option.state.value
         if not text:
             return True
         rect = option.rect
@@ -351,14 +350,19 @@ class JobDelegate(QStyledItemDelegate):
     def _scaled_pixmap(self, pixmap: QPixmap, size: QSize, ratio: float, job_id: int) -> QPixmap:
         """``pixmap`` smoothly scaled to ``size`` (device pixels for ``ratio``), once per
         thumbnail and cell size."""
+        width, height = round(size.width() * ratio), round(size.height() * ratio)
+        if (pixmap.width(), pixmap.height()) == (width, height) and (
+            pixmap.devicePixelRatio() == ratio
+        ):
+            return pixmap  # made at this size (the model scales thumbnails on a pool thread)
         key = (job_id, pixmap.cacheKey(), size.width(), size.height(), ratio)
         scaled = self._scaled.get(key)
         if scaled is None:
             if len(self._scaled) >= _SCALED_KEPT:
                 self._scaled.clear()
             scaled = pixmap.scaled(
-                round(size.width() * ratio),
-                round(size.height() * ratio),
+                width,
+                height,
                 Qt.AspectRatioMode.IgnoreAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )

@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QImage, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QStandardItem, QStandardItemModel
 
 from kling_desktop.api import errors
 from kling_desktop.gui.parts_text import parts_line, plan_sentence, takes_line
@@ -497,6 +497,10 @@ class JobTableModel(QStandardItemModel):
         self._thumb_pending.add(job.id)
         path = job.input_path
         job_id = job.id
+        # Scaled here, off the GUI thread, to the size the list shows it at (in the screen's
+        # pixels): the delegate then draws it as it is.
+        app = QGuiApplication.instance()
+        ratio = max(1.0, app.devicePixelRatio()) if isinstance(app, QGuiApplication) else 1.0
 
         def make() -> QImage | None:
             # QImage (not QPixmap) may be built off the GUI thread.
@@ -506,11 +510,14 @@ class JobTableModel(QStandardItemModel):
             image = QImage(str(made))
             if image.isNull():
                 return None
-            return image.scaled(
-                THUMB_SIZE * 2,
+            scaled = image.scaled(
+                round(THUMB_SIZE.width() * ratio),
+                round(THUMB_SIZE.height() * ratio),
                 Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
+            scaled.setDevicePixelRatio(ratio)
+            return scaled
 
         def done(image: QImage | None) -> None:
             self._thumb_pending.discard(job_id)

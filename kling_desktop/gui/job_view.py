@@ -89,7 +89,8 @@ class JobTableView(QTableView):
         # During a burst of row changes (a drop of 50 clips: checks, uploads, progress) the
         # list is redrawn at most every REPAINT_MS; the model's rows are current at once.
         self._last_change = 0.0
-        self._held: tuple[int, int] | None = None  # the rows of changes not yet drawn
+        # The rows and columns (top, bottom, left, right) of changes not yet drawn.
+        self._held: tuple[int, int, int, int] | None = None
         self._repaint = QTimer(self)
         self._repaint.setSingleShot(True)
         self._repaint.timeout.connect(self._draw_held)
@@ -160,8 +161,15 @@ class JobTableView(QTableView):
             self._last_change = now
             super().dataChanged(topLeft, bottomRight, list(roles))
             return
-        top, bottom = topLeft.row(), bottomRight.row()
-        self._held = (top, bottom) if held is None else (min(held[0], top), max(held[1], bottom))
+        cells = (topLeft.row(), bottomRight.row(), topLeft.column(), bottomRight.column())
+        if held is not None:
+            cells = (
+                min(held[0], cells[0]),
+                max(held[1], cells[1]),
+                min(held[2], cells[2]),
+                max(held[3], cells[3]),
+            )
+        self._held = cells
         if not self._repaint.isActive():
             wait = self.REPAINT_MS / 1000 - (now - self._last_change)
             self._repaint.start(max(0, round(wait * 1000)))
@@ -174,11 +182,12 @@ class JobTableView(QTableView):
         model = self.model()
         last_row, last_column = model.rowCount() - 1, model.columnCount() - 1
         top, bottom = min(held[0], last_row), min(held[1], last_row)
-        if top < 0 or last_column < 0:
+        left, right = min(held[2], last_column), min(held[3], last_column)
+        if top < 0 or left < 0:
             return
-        # Rows may have moved or gone meanwhile (sorting, removal): the held rows as they
-        # are now, all columns (the cells the view shows are what it redraws).
-        super().dataChanged(model.index(top, 0), model.index(bottom, last_column), [])
+        # Rows may have moved or gone meanwhile (sorting, removal): the held rows and columns
+        # as they are now (the cells of them the view shows are what it redraws).
+        super().dataChanged(model.index(top, left), model.index(bottom, right), [])
 
     def shown_source_rows(self) -> set[int] | None:
         """The model rows this list shows now (on screen) and the current one: the ones whose
