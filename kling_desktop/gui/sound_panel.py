@@ -129,6 +129,12 @@ class SoundPanel(QGroupBox):
         self.original_level = LevelControl(self.tr("The clip's own sound level"), self)
         self.duck_combo = QComboBox(self)
         self.duck_combo.setAccessibleName(self.tr("Ducking"))
+        # Its longest choice would widen the panel (and squeeze the list at 1024 px): the
+        # closed box may elide it, the open list shows it whole.
+        self.duck_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.duck_combo.setMinimumContentsLength(16)
         for text, _ in DUCKING:
             self.duck_combo.addItem(self.tr(text))
         self.duck_combo.setToolTip(
