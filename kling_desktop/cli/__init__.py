@@ -20,6 +20,10 @@ def run(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"kling_desktop.cli.{args.command.replace('-', '_')}")
     try:
         return int(module.run(args))
+    except BrokenPipeError:
+        # The reader went away (`kling-desktop jobs --json | head`): not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print(
             "Interrupted; unfinished jobs can be resumed with `kling-desktop resume`.",

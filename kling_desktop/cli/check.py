@@ -45,8 +45,23 @@ def run(args: argparse.Namespace) -> int:
         marks = _marks(sys.stdout)
         for verdict in verdicts:
             print(verdict_line(verdict, marks))
+        print(total_line(verdicts), file=sys.stderr)  # stdout stays one line per clip
     sys.stdout.flush()
     return EXIT_OK if all(v.ok for v in verdicts) else EXIT_FAILED
+
+
+def total_line(verdicts: list[ClipVerdict]) -> str:
+    """``3 clips accepted: add-sound starts 5 paid Kling jobs (one take each).``"""
+    ok = [v for v in verdicts if v.ok]
+    jobs = sum(v.plan.paid_jobs if v.plan is not None else 1 for v in ok)
+    refused = len(verdicts) - len(ok)
+    text = (
+        f"{len(ok)} clip{'s' if len(ok) != 1 else ''} accepted: add-sound starts {jobs} paid "
+        f"Kling job{'s' if jobs != 1 else ''} (one take each; --takes N multiplies them)."
+    )
+    if refused:
+        text += f" {refused} not accepted."
+    return text
 
 
 def verdict_json(verdict: ClipVerdict) -> dict[str, Any]:

@@ -43,7 +43,9 @@ COMMANDS: dict[str, str] = {
 }
 
 _DESCRIPTION = """\
-Add Kling's AI sound to short video clips (3–20 s) through useapi.net.
+Add Kling's AI sound to video clips through useapi.net. Kling takes MP4/MOV clips of 3–20 s;
+longer clips are split into parts, shorter ones extended, other formats converted — the result
+keeps the original picture.
 
 Without a COMMAND it opens the window, with the FILEs (clips or folders) in its list."""
 
@@ -52,7 +54,8 @@ commands (kling-desktop COMMAND -h for a command's options):
 {commands}
 
 Each add-sound request is a paid Kling job. Only these commands may start one, and each says
-so: add-sound (one per clip), retry --resubmit and resolve --resend (one more per job).
+so: add-sound (one per clip, or per part × take: `check` says how many), retry --resubmit and
+resolve --resend (one more per job or part that needs it).
 Plain retry, resume, resolve --found and remove never start a paid job you did not ask for.
 
 Qt's own options (-platform, -style, …) are passed on to Qt.

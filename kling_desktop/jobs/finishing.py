@@ -131,10 +131,12 @@ def finish(
         else:
             take_files.append(str(path))
     assert output is not None
-    if not options.keep_takes:  # asked to discard them: a remix removes earlier ones
-        for old in parts.outputs(clip).get("takes", []):
-            if old and Path(old) != output:
-                Path(old).unlink(missing_ok=True)
+    # A file of an earlier finish that this one did not make again (another take chosen as
+    # the result, or the other takes not kept) goes: nothing is left that no job lists.
+    made = {output, *(Path(p) for p in take_files if p)}
+    for old in parts.outputs(clip).get("takes", []):
+        if old and Path(old) not in made:
+            Path(old).unlink(missing_ok=True)
     report(1.0, "Done")
     _tidy(work)
     return Finished(output, json.dumps({"takes": take_files, "audio": audio_files}))

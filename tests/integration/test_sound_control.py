@@ -275,3 +275,16 @@ def test_choosing_a_take_and_discarding_the_others_pays_nothing(
     hz = _tone(simulator, clips.requests_of(job)[1])
     assert _within_db(tone_level(result, hz), second_tone)  # … and now holds take 2
     assert not take2.exists() and all(not p for p in after["files"]["takes"])
+
+
+def test_using_another_take_leaves_no_file_that_no_job_lists(
+    run_cli: RunCli, simulator: Simulator, toned: Path
+) -> None:
+    job = clips.add_sound(run_cli, toned, "--takes", "2")
+    remixed = clips.cli_json(run_cli, "remix", "--json", "--take", "2", str(job["id"]))
+    (after,) = remixed["jobs"]
+    listed = {Path(after["output"]), *(Path(p) for p in after["files"]["takes"] if p)}
+    on_disk = set(toned.parent.glob("toned.sound*.mp4"))
+    assert on_disk == listed, (on_disk, listed)
+    assert {p.name for p in on_disk} == {"toned.sound.mp4", "toned.sound.take1.mp4"}
+    assert len(simulator.tasks()) == 2

@@ -182,3 +182,18 @@ def test_json_says_the_plan(capsys: pytest.CaptureFixture[str], clip_factory: Cl
     (row,) = json.loads(out)
     assert code == 1 and row["paid_jobs"] == 0 and row["parts"] == []
     assert row["problems"][0]["code"] == "over_max_length"
+
+
+def test_the_total_of_paid_jobs_is_said_once(clip_factory: ClipFactory) -> None:
+    """A newcomer sees, before anything is paid, how many paid jobs add-sound would start."""
+    long = clip_factory("long.mp4", 45.0)
+    short = clip_factory("short.mp4", 1.5)
+    result = subprocess.run(
+        [sys.executable, "-m", "kling_desktop", "check", str(long), str(short)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2  # one line per clip, for scripts
+    assert "2 clips accepted: add-sound starts 4 paid Kling jobs" in result.stderr
