@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, QUrl
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QStyle, QToolButton, QWidget
 
-from kling_desktop.gui import dialogs
+from kling_desktop.gui import dialogs, plurals
 from kling_desktop.gui.help import HelpActions, Shortcut
 from kling_desktop.gui.job_table import JobFilter
 from kling_desktop.jobs.model import Job, JobState
@@ -317,7 +317,8 @@ def build_menus(
 
 def _preview_keys() -> list[Shortcut]:
     """The preview's own keys, for the shortcut list (the preview is imported late)."""
-    from kling_desktop.gui.preview import keyboard_keys
+    with plurals.suspended():  # importing it loads QtMultimedia
+        from kling_desktop.gui.preview import keyboard_keys
 
     return keyboard_keys()
 

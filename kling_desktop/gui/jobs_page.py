@@ -15,6 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings, QSortFilterProxyModel, Qt, QTi
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
+from kling_desktop.gui import plurals
 from kling_desktop.gui.actions import RowButtons, WindowActions
 from kling_desktop.gui.drop_zone import DropZone
 from kling_desktop.gui.job_table import JobTableModel, status_text, token_wait
@@ -67,9 +68,12 @@ def save_layout(window: QWidget, page: JobsPage, ui: QSettings) -> None:
 
 
 def _preview_pane(parent: QWidget) -> QWidget:
-    from kling_desktop.gui.preview import PreviewPane
+    # QtMultimedia loads its libraries here: never with a Python translator in the way
+    # (plurals.suspended says why).
+    with plurals.suspended():
+        from kling_desktop.gui.preview import PreviewPane
 
-    return PreviewPane(parent=parent)
+        return PreviewPane(parent=parent)
 
 
 class JobsPage(QWidget):

@@ -26,6 +26,8 @@ from PySide6.QtCore import (
     Slot,
 )
 
+from kling_desktop.gui import plurals
+
 log = logging.getLogger(__name__)
 
 try:
@@ -97,8 +99,9 @@ class Player(QObject):
         self._output: Any = None  # the QVideoSink frames are handed on to
         if MULTIMEDIA_IMPORT_ERROR:
             return
-        self._player = QMediaPlayer(self)
-        self._audio = QAudioOutput(self)
+        with plurals.suspended():  # the first player loads Qt's FFmpeg and audio plugins
+            self._player = QMediaPlayer(self)
+            self._audio = QAudioOutput(self)
         self._volume = float(self._audio.volume())
         self._sink = QVideoSink(self)
         self._player.setAudioOutput(self._audio)

@@ -13,6 +13,8 @@ that agree, a singular phrased without its number) are listed in :data:`FORMS`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Final
 
 from PySide6.QtCore import QCoreApplication, QTranslator
@@ -116,6 +118,27 @@ class EnglishPlurals(QTranslator):
 
 
 _installed: list[EnglishPlurals] = []
+
+
+@contextlib.contextmanager
+def suspended() -> Iterator[None]:
+    """Take the plural forms off while Qt loads libraries (importing QtMultimedia, its first
+    player): a library's start-up code may translate a text while Qt holds the system's
+    library-loading lock, and a translator written in Python then waits for Python's lock —
+    which a worker thread loading a library of its own (requests, PyAV) holds while it waits
+    for the first lock. Without a Python translator in between, the two never wait on each
+    other."""
+    app = QCoreApplication.instance()
+    removed = [t for t in _installed if app is not None and t.parent() is app]
+    for translator in removed:
+        assert app is not None
+        app.removeTranslator(translator)
+    try:
+        yield
+    finally:
+        for translator in removed:
+            assert app is not None
+            app.installTranslator(translator)
 
 
 def install(app: QCoreApplication) -> None:
