@@ -22,8 +22,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from kling_desktop.media.extensions import VIDEO_EXTENSIONS
+
 #: Extensions offered by the "Add clips…" dialog (the check decides what is really accepted).
-VIDEO_PATTERNS = ("*.mp4", "*.mov", "*.m4v")
+VIDEO_PATTERNS = tuple(f"*{ext}" for ext in sorted(VIDEO_EXTENSIONS))
 
 
 def tr(text: str) -> str:
@@ -123,7 +125,11 @@ class DropZone(QFrame):
         font.setBold(True)
         self._title.setFont(font)
         self._title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._hint = QLabel(self.tr("MP4 or MOV, 3 to 20 seconds, up to 100 MB each"))
+        self._hint = QLabel(
+            self.tr(
+                "Any video: long clips are split into parts, short ones extended, others converted"
+            )
+        )
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # A quieter line, yet readable (a disabled label's grey is too faint).
         self._hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)

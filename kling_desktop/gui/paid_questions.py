@@ -69,12 +69,23 @@ def spend_question(parent: QWidget | None, request: SpendRequest) -> Question:
         else QCoreApplication.translate("Dialogs", "Add sound to %n clip(s)?", "", count)
     )
     items = clips if count > 1 else ()
+    paid = request.paid_jobs
+    why = _why_more_jobs(request.shapes, count) if paid != count else ""
     if request.demo:
+        # The same count as with a token, so the demo shows what a real run would cost.
+        body = QCoreApplication.translate(
+            "Dialogs", "With your token this would start %n paid Kling job(s)", "", paid
+        )
+        body += (
+            (" (" + why + ")." if why else ".")
+            + " "
+            + tr("This is the demo: the simulator stands in for Kling, nothing is spent.")
+        )
         return Question(
             parent,
             title=tr("Add sound"),
             headline=headline,
-            body=tr("This is the demo: the simulator stands in for Kling, nothing is spent."),
+            body=body,
             items=items,
             buttons=[
                 ("cancel", tr("Cancel"), Role.RejectRole),
@@ -82,11 +93,9 @@ def spend_question(parent: QWidget | None, request: SpendRequest) -> Question:
             ],
             default="go",
         )
-    paid = request.paid_jobs
     jobs_text = QCoreApplication.translate("Dialogs", "This starts %n paid Kling job(s)", "", paid)
     body = _on_accounts(request, jobs_text)
     if paid != count:
-        why = _why_more_jobs(request.shapes, count)
         body += " " + (
             QCoreApplication.translate("Dialogs", "(For %n clip(s): %1.)", "", count).replace(
                 "%1", why
@@ -132,7 +141,14 @@ def _why_more_jobs(shapes: Sequence[tuple[int, int]], clips: int) -> str:
                 "Dialogs", "%n clip(s) are split into parts (%1)", "", len(split)
             ).replace("%1", _join([str(n) for n in split]))
         )
-    if len(takes) == 1:
+    with_takes = [take for _, take in shapes if take > 1]
+    if len(takes) == 1 and clips > 1:
+        phrases.append(
+            QCoreApplication.translate(
+                "Dialogs", "%n clip(s) with %1 takes each", "", len(with_takes)
+            ).replace("%1", str(takes[0]))
+        )
+    elif len(takes) == 1:
         phrases.append(tr("takes ×%1").replace("%1", str(takes[0])))
     elif takes:
         phrases.append(tr("several takes (%1)").replace("%1", _join([str(t) for t in takes])))

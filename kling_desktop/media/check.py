@@ -13,10 +13,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
 
 import av
 
+from kling_desktop.media import extensions
 from kling_desktop.media.prepare import DEFAULT_MAX_LENGTH_S, Plan, plan_clip
 from kling_desktop.media.probe import NOT_VIDEO, UNREADABLE, ProbeError, ProbeResult, probe
 from kling_desktop.media.rules import (
@@ -29,14 +29,8 @@ from kling_desktop.media.rules import (
 
 log = logging.getLogger(__name__)
 
-# What a folder is searched for. Containers Kling refuses are listed too: the app converts them.
-VIDEO_EXTENSIONS: Final = frozenset(
-    {
-        ".mp4", ".m4v", ".mov", ".qt",
-        ".webm", ".mkv", ".avi", ".wmv", ".flv", ".ogv",
-        ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".3gp", ".3g2", ".gif",
-    }
-)  # fmt: skip
+# What a folder is searched for.
+VIDEO_EXTENSIONS = extensions.VIDEO_EXTENSIONS
 
 
 @dataclass(frozen=True)
