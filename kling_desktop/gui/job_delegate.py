@@ -11,7 +11,7 @@ the standard way.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QFontMetricsF, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -37,6 +37,7 @@ _HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
 _RIGHT_TO_LEFT = Qt.LayoutDirection.RightToLeft
 _LEFT_MIDDLE = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT_MIDDLE = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_VERTICAL = Qt.AlignmentFlag.AlignVertical_Mask
 #: Thumbnails scaled for their cell, kept at most this many (a list of 500 clips holds 500).
 _SCALED_KEPT = 1000
 #: A cell the style paints a panel behind: selected, or under the mouse.
@@ -85,6 +86,8 @@ class _PaintKit:
         self.palette = view.palette() if view is not None else QApplication.palette()
         self.font = view.font() if view is not None else QApplication.font()
         self.metrics = QFontMetrics(self.font)
+        exact = QFontMetricsF(self.font)
+        self.line_height = round(exact.ascent() + exact.descent())
         self.align = _LEFT_MIDDLE
         self.elide = Qt.TextElideMode.ElideRight
         if isinstance(view, QAbstractItemView):
@@ -306,13 +309,17 @@ class JobDelegate(QStyledItemDelegate):
             state = option.state.value
         if not text:
             return True
-        rect = option.rect
-        rect.adjust(*kit.text_margins(option))
+        rect = option.rect.adjusted(*kit.text_margins(option))  # (option.rect is the cell's own)
         if column == Column.MESSAGE and job.state is JobState.DONE:
             mode = Qt.TextElideMode.ElideMiddle  # the path keeps its file name
         else:
             mode = kit.elide
         align = _RIGHT_MIDDLE if column == Column.DURATION else kit.align
+        # One line, placed as the style places it (centred by its whole-pixel height).
+        line = kit.line_height
+        rect.setTop(rect.top() + (rect.height() - line) // 2)
+        rect.setHeight(line)
+        align = (align & ~_VERTICAL) | Qt.AlignmentFlag.AlignTop
         painter.save()
         painter.setFont(kit.font)
         painter.setPen(kit.colour(state))
