@@ -94,6 +94,7 @@ class Background(QObject):
         shared_tray: Callable[[], QSystemTrayIcon | None] = lambda: None,
         icon: QIcon | None = None,
         quit_app: Callable[[], None] = QCoreApplication.quit,
+        demo: bool = False,
     ) -> None:
         super().__init__(window)
         self._window = window
@@ -103,6 +104,7 @@ class Background(QObject):
         self._shared_tray = shared_tray
         self._icon = icon
         self._quit_app = quit_app
+        self._demo = demo
         self._tray: QSystemTrayIcon | None = None
         self._own_tray = False
         self._menu: QMenu | None = None
@@ -137,7 +139,7 @@ class Background(QObject):
         """
         if self._quitting:
             return True
-        question = close_question(self._runner.jobs(), tray=self._tray_available())
+        question = close_question(self._runner.jobs(), tray=self._tray_available(), demo=self._demo)
         if question is None:
             return True
         choice = self._ask(self._window, question)
@@ -217,7 +219,7 @@ class Background(QObject):
             self._menu.setObjectName("trayMenu")
             show = QAction(tr("&Open Kling Desktop"), self._menu)
             show.triggered.connect(self.restore)
-            quit_action = QAction(quit_label(), self._menu)
+            quit_action = QAction(quit_label(self._demo), self._menu)
             quit_action.triggered.connect(self.quit)
             self._menu.addAction(show)
             self._menu.addSeparator()

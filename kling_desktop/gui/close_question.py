@@ -54,18 +54,21 @@ class CloseQuestion:
     at_kling: int  # jobs in AT_KLING
     uploads: int  # of them, being uploaded (they start again next time)
     tray: bool  # the background keeps a tray icon; without one it minimises the window
+    demo: bool = False  # the demo starts afresh next time: quitting drops its jobs
 
 
-def close_question(jobs: Iterable[Job], *, tray: bool) -> CloseQuestion | None:
+def close_question(jobs: Iterable[Job], *, tray: bool, demo: bool = False) -> CloseQuestion | None:
     """The question to ask before closing, or None when nothing is at work."""
     working = [j for j in jobs if j.state in AT_KLING]
     if not working:
         return None
     uploads = sum(1 for j in working if j.state is JobState.UPLOADING)
-    return CloseQuestion(at_kling=len(working), uploads=uploads, tray=tray)
+    return CloseQuestion(at_kling=len(working), uploads=uploads, tray=tray, demo=demo)
 
 
-def quit_label() -> str:
+def quit_label(demo: bool = False) -> str:
+    if demo:
+        return tr("Quit (the demo starts afresh next time)")
     return tr("Quit (jobs keep running at Kling and resume next time)")
 
 
@@ -82,6 +85,11 @@ def question_text(question: CloseQuestion) -> tuple[str, str]:
     head = tr("Kling is still working on %n clip(s).", "", question.at_kling)
     lines = [
         tr(
+            "Quit: this is the demo, which starts afresh next time: its list and the results "
+            "it saved are cleared then."
+        )
+        if question.demo
+        else tr(
             "Quit: Kling finishes them anyway, and Kling Desktop picks them up and saves the "
             "results the next time you open it."
         )
@@ -123,7 +131,7 @@ def ask_close(parent: QWidget, question: CloseQuestion) -> CloseChoice:
     box.setWindowTitle(tr("Close Kling Desktop?"))
     box.setText(head)
     box.setInformativeText(text)
-    quit_button = box.addButton(quit_label(), QMessageBox.ButtonRole.DestructiveRole)
+    quit_button = box.addButton(quit_label(question.demo), QMessageBox.ButtonRole.DestructiveRole)
     keep_button = box.addButton(background_label(question.tray), QMessageBox.ButtonRole.AcceptRole)
     cancel_button = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(keep_button)

@@ -86,10 +86,11 @@ class DemoService:
 
 
 def clean_demo_results(folder: Path) -> int:
-    """Remove the demo's own results (``*.sound*.mp4`` and partial downloads) from ``folder``;
-    returns how many files went. Anything else a user put there stays."""
+    """Remove the demo's own results (``<name>.sound….mp4/.mov/.mkv/.wav``, Kling's sound
+    alone, partial downloads) from ``folder``; returns how many files went. Anything else a
+    user put there stays."""
     removed = 0
-    for pattern in ("*.sound*.mp4", ".*.sound*.part"):
+    for pattern in ("*.sound*.*", "*.kling.*", ".*.sound*.part", ".*.kling.*.part"):
         for path in folder.glob(pattern):
             if path.is_file():
                 path.unlink(missing_ok=True)

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
             self.runner,
             ask=lambda parent, question: self.interactions.ask_close(parent, question),
             shared_tray=lambda: self.notifier.tray,
+            demo=self.is_demo,
         )
         self.news = RunnerNews(self)
         self.follower = SelectionFollower(self)

@@ -428,3 +428,13 @@ def test_without_the_service_the_message_stays_in_the_window(qtbot: QtBot, at_on
     notifier.batch_finished(BatchSummary(done=[], failed=[_job(2, JobState.FAILED)]))
     assert desktop.sent and desktop.sent[0].startswith("1 clip")
     assert "clip2.mp4" in bar.text  # the in-window message, whatever the desktop did
+
+
+def test_the_demo_says_quitting_starts_it_afresh() -> None:
+    """The demo clears its list next time: its close question must not promise a resume."""
+    working = Job(id=1, input_path=Path("/c.mp4"), state=JobState.PROCESSING)
+    question = close_question([working], tray=True, demo=True)
+    assert question is not None
+    _head, text = question_text(question)
+    assert "starts afresh" in text and "picks them up" not in text
+    assert quit_label(demo=True) == "Quit (the demo starts afresh next time)"
