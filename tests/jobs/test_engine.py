@@ -11,8 +11,8 @@ import pytest
 from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import JobOptions, JobState
 from kling_desktop.simulator import Simulator
-from tests.fixtures.sim import CLIP_TONE_HZ, SINE_LEVEL, tone_level
 from tests.fixtures.media import ClipFactory
+from tests.fixtures.sim import CLIP_TONE_HZ, SINE_LEVEL, tone_level
 from tests.jobs.conftest import Engine
 
 S = JobState
