@@ -15,6 +15,10 @@ is over, a window (default 60 s) is measured:
     KlingClient), against one look-up per job per interval. Goal: every job's status is read
     (by its own look-up or its account's list) never later than the configured interval.
 
+With ``KLING_BENCH_PROFILE=FILE`` the process is profiled during the window (cProfile, written
+to FILE; on Python 3.12 it sees every thread's Python, not only the owner thread's; off for the
+figures).
+
 4a–4c use the runner alone (QCoreApplication, as the command line does); 4d–4f the same with
 the real window open (``Launcher.open``, offscreen), whose table ticks the elapsed-time clocks of
 the 200 processing rows every second. Each variant runs in its own interpreter.
@@ -244,7 +248,17 @@ def main(argv: list[str] | None = None) -> int:
             # Past the first-poll burst: every job is on its regular poll interval.
             idle_for(FIRST_POLL_S + POLL_INTERVAL_S * 1.15)
             t0, c0, th0 = time.monotonic(), cpu_seconds(), thread_cpu()
+            profile = os.environ.get("KLING_BENCH_PROFILE")  # diagnosis (every thread on 3.12)
+            profiler = None
+            if profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             cpu, threads = measure_slices(window, SLICE_S)
+            if profiler is not None and profile:
+                profiler.disable()
+                profiler.dump_stats(profile)
             t1, c1, th1 = time.monotonic(), cpu_seconds(), thread_cpu()
             states = Counter(j.state.value for j in runner.jobs())
         finally:
