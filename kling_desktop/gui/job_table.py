@@ -432,13 +432,16 @@ class JobTableModel(QStandardItemModel):
         self._thumbs.pop(job_id, None)
 
     def _on_progress(self, job_id: int, progress: Progress) -> None:
-        if job_id not in self._jobs:
+        job = self._jobs.get(job_id)
+        if job is None:
             return
+        if not job.requests and self._progress.get(job_id) == progress:
+            return  # the same news again (each task list repeats it for every job at work)
         self._progress[job_id] = progress
         self._update_clock(job_id)
         row = self.row_of(job_id)
         # A clip of parts names each part's progress in its details too.
-        last = Column.MESSAGE if self._jobs[job_id].requests else Column.STATE
+        last = Column.MESSAGE if job.requests else Column.STATE
         self.dataChanged.emit(self.index(row, Column.STATE), self.index(row, last))
 
     def _emit_row(self, job_id: int, first: Column = Column.THUMBNAIL) -> None:
