@@ -9,7 +9,6 @@ delegate is in :mod:`job_delegate`, the view in :mod:`job_view`.
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,16 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QStandardItem, QStandardItemModel
 
-from kling_desktop.api import errors
+from kling_desktop.gui.job_texts import (
+    format_duration,
+    message_text,
+    status_text,
+    token_wait,
+)
 from kling_desktop.gui.parts_text import parts_line, plan_sentence, takes_line
 from kling_desktop.jobs.model import Job, JobState
-from kling_desktop.jobs.pipeline import NoClient
 from kling_desktop.runner.engine import JobRunner, Progress
 from kling_desktop.runner.worker import run_in_thread
-from kling_desktop.text import format_clock
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -89,75 +91,6 @@ class JobFilter(enum.Enum):
 _NEEDS_ATTENTION = frozenset(
     {JobState.FAILED, JobState.REJECTED, JobState.UNCERTAIN, JobState.STOPPED}
 )
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    return format_clock(seconds)
-
-
-#: A queued clip held until the token works: one label, whichever sentence said why (the
-#: runner reports the refusal's sentence in one session, this label after a restart).
-WAITING_FOR_TOKEN = "Waiting for a working API token"
-_TOKEN_SENTENCES = (
-    str(NoClient()),
-    errors.Unauthorized.summary,
-    errors.SubscriptionRequired.summary,
-)
-
-
-def token_wait(job: Job, progress: Progress) -> str:
-    """Why a queued clip waits for a working token (a sentence), or "" when it does not."""
-    text = progress.text or ""
-    if job.state is JobState.QUEUED and text.startswith(_TOKEN_SENTENCES):
-        return text
-    return ""
-
-
-def status_text(job: Job, progress: Progress, now: float | None = None) -> str:
-    """The one-line status of a row: the engine's progress text (else the state's label),
-    with the elapsed time of a timed phase ("Adding sound · 0:42")."""
-    # A finished row says what it is, whatever was last reported while it ran.
-    running = job.state.is_active or job.state is JobState.UNCERTAIN
-    label = (progress.text if running else "") or QCoreApplication.translate(
-        "JobState", job.state.label
-    )
-    if token_wait(job, progress):
-        label = QCoreApplication.translate("JobTable", WAITING_FOR_TOKEN)
-    now = now if now is not None else time.time()
-    if progress.until is not None and (job.state.is_active or job.state is JobState.UNCERTAIN):
-        left = max(0, round(progress.until - now))
-        return (
-            QCoreApplication.translate("JobTable", "%1 · next try in %2")
-            .replace("%1", label)
-            .replace("%2", format_clock(left) if left >= 60 else f"{left} s")
-        )
-    since = progress.since
-    if since is None and job.state is JobState.PROCESSING:
-        since = job.submitted_at
-    if since is not None and job.state.is_active:
-        elapsed = now - since
-        return f"{label} · {format_clock(elapsed)}"
-    if (
-        not progress.text
-        and job.state in (JobState.UPLOADING, JobState.DOWNLOADING)
-        and progress.fraction is not None
-    ):
-        return f"{label} {round(progress.fraction * 100)} %"
-    return label
-
-
-def message_text(job: Job) -> str:
-    """The row's message: where a finished clip's result is; else the job's error, else its
-    warnings (a warning from the check before the upload no longer matters once done)."""
-    if job.state is JobState.DONE and job.output_path is not None:
-        return QCoreApplication.translate("JobTable", "Saved as %1").replace(
-            "%1", str(job.output_path)
-        )
-    return job.error_message or job.warnings
 
 
 ThumbnailMaker = Callable[[Path], Path | None]

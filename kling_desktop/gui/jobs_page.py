@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayou
 from kling_desktop.gui import plurals
 from kling_desktop.gui.actions import RowButtons, WindowActions
 from kling_desktop.gui.drop_zone import DropZone
-from kling_desktop.gui.job_table import JobTableModel, status_text, token_wait
+from kling_desktop.gui.job_table import JobTableModel
+from kling_desktop.gui.job_texts import status_text, token_wait
 from kling_desktop.gui.job_view import FilterBar, JobTableView
 from kling_desktop.gui.options_strip import OptionsStrip
 from kling_desktop.gui.sound_panel import SoundPanel

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop.api.errors import ApiError
-from kling_desktop.gui.job_table import message_text
+from kling_desktop.gui.job_texts import message_text
 from kling_desktop.jobs.model import Job
 from kling_desktop.runner.engine import BatchSummary
 

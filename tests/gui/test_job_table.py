@@ -44,7 +44,7 @@ def test_the_clock_runs_only_while_a_job_is_timed(qtbot: QtBot) -> None:
 
 
 def test_a_wait_before_the_next_try_counts_down(qtbot: QtBot) -> None:
-    from kling_desktop.gui.job_table import status_text
+    from kling_desktop.gui.job_texts import status_text
     from kling_desktop.runner.engine import Progress
 
     runner = FakeRunner(_jobs(JobState.WAITING_SLOT))

@@ -13,7 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from kling_desktop.cli.parser import WINDOW, parse
 from kling_desktop.gui.close_question import AT_KLING, CloseChoice
-from kling_desktop.gui.job_table import Column, JobFilter, status_text
+from kling_desktop.gui.job_table import Column, JobFilter
+from kling_desktop.gui.job_texts import status_text
 from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.runner.engine import BatchSummary, Progress

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from kling_desktop import APP_NAME
-from kling_desktop.gui.job_table import Column, JobFilter, message_text
+from kling_desktop.gui.job_table import Column, JobFilter
+from kling_desktop.gui.job_texts import message_text
 from kling_desktop.gui.main_window import MainWindow
 from kling_desktop.gui.settings_dialog import SettingsDialog
 from kling_desktop.jobs.model import Job, JobOptions, JobState

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QCheckBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.gui import dialogs
-from kling_desktop.gui.job_table import Column, message_text
+from kling_desktop.gui.job_table import Column
+from kling_desktop.gui.job_texts import message_text
 from kling_desktop.gui.main_window import MainWindow
 from kling_desktop.gui.notify import Level
 from kling_desktop.gui.spend import paid_jobs_to_resend, paid_jobs_to_start, spend_request
