@@ -696,7 +696,22 @@ def _output_rate(stream: Any) -> Fraction:
     return Fraction(max(1, round(rate)))
 
 
-class _VideoEncoder(_Handler):
+class _Decoding(_Handler):
+    """A stream that is decoded and encoded again: each frame goes to ``_frame``."""
+
+    def feed(self, packet: Any) -> None:
+        if packet.size == 0:
+            return  # the demuxer's end-of-stream packet: finish() flushes the decoder
+        for frame in self.stream.decode(packet):
+            self._frame(frame)
+            if self.done:
+                return
+
+    def _frame(self, frame: Any) -> None:
+        raise NotImplementedError
+
+
+class _VideoEncoder(_Decoding):
     """Decode the part's frames and encode them as H.264 (or MPEG-4) at a constant rate,
     scaled to the plan's size, the last frame held when the plan extends the clip."""
 
@@ -754,14 +769,6 @@ class _VideoEncoder(_Handler):
         graph.link_nodes(*nodes).configure()
         return graph
 
-    def feed(self, packet: Any) -> None:
-        if packet.size == 0:
-            return  # the demuxer's end-of-stream packet: finish() flushes the decoder
-        for frame in self.stream.decode(packet):
-            self._frame(frame)
-            if self.done:
-                return
-
     def _frame(self, frame: av.VideoFrame) -> None:
         writer = self.writer
         pts = frame.pts
@@ -808,7 +815,7 @@ class _VideoEncoder(_Handler):
             self.out_stream.container.mux(packet)
 
 
-class _AudioEncoder(_Handler):
+class _AudioEncoder(_Decoding):
     """Decode the part's sound and encode it as AAC, padded with silence when extended."""
 
     def __init__(self, out: Any, stream: Any, writer: _PartWriter) -> None:
@@ -856,14 +863,6 @@ class _AudioEncoder(_Handler):
         graph.link_nodes(*nodes).configure()
         graph.set_audio_frame_size(self.out_stream.codec_context.frame_size or 1024)
         return graph
-
-    def feed(self, packet: Any) -> None:
-        if packet.size == 0:
-            return  # the demuxer's end-of-stream packet: finish() flushes the decoder
-        for frame in self.stream.decode(packet):
-            self._frame(frame)
-            if self.done:
-                return
 
     def _frame(self, frame: av.AudioFrame) -> None:
         writer, rate = self.writer, frame.sample_rate
