@@ -44,6 +44,8 @@ WINDOW = "window"
 WAIT_ENV = "KLING_DESKTOP_LOCK_WAIT"
 DEFAULT_WAIT_S = 30.0
 _POLL_S = 0.1
+#: How long a process that has just taken the lock may take to write ``instance.json``.
+_SETTLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class InstanceLock:
         """
         if self.try_acquire():
             return
-        holder = self.holder()
+        holder = self.settled_holder()
         if on_wait is not None and timeout_s > 0:
             on_wait(holder)
         deadline = time.monotonic() + max(0.0, timeout_s)
@@ -158,10 +160,15 @@ class InstanceLock:
         self._file = None
 
     def holder(self) -> Holder | None:
-        """Who holds the lock (as written in ``instance.json``), or ``None`` if unknown."""
+        """Who holds the lock (as written in ``instance.json``), or ``None`` if unknown.
+
+        ``None`` too when the file names a process of this computer that has ended: a holder
+        killed with ``kill -9`` leaves its file behind, and the process that took the lock
+        after it may not have written its own yet.
+        """
         try:
             raw = json.loads(self.info_file.read_text(encoding="utf-8"))
-            return Holder(
+            holder = Holder(
                 pid=int(raw["pid"]),
                 host=str(raw.get("host", "")),
                 role=str(raw.get("role", "")),
@@ -169,6 +176,17 @@ class InstanceLock:
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if holder.host == socket.gethostname() and not _running(holder.pid):
+            return None
+        return holder
+
+    def settled_holder(self, timeout_s: float = _SETTLE_S) -> Holder | None:
+        """:meth:`holder`, giving a process that has just taken the lock up to ``timeout_s``
+        to write down who it is (``None`` if it still has not)."""
+        deadline = time.monotonic() + timeout_s
+        while (holder := self.holder()) is None and time.monotonic() < deadline:
+            time.sleep(_POLL_S / 2)
+        return holder
 
     def is_held_elsewhere(self) -> bool:
         """Whether another process (or another lock object) holds it now. Takes the lock for
@@ -196,6 +214,10 @@ class InstanceLock:
 if sys.platform == "win32":
     import msvcrt
 
+    def _running(pid: int) -> bool:
+        # os.kill(pid, 0) would end the process on Windows: take the file at its word.
+        return True
+
     def _lock(f: IO[bytes]) -> None:
         f.seek(0)
         msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
@@ -206,6 +228,15 @@ if sys.platform == "win32":
 
 else:
     import fcntl
+
+    def _running(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:  # PermissionError: it runs, as another user
+            return True
+        return True
 
     def _lock(f: IO[bytes]) -> None:
         # flock, not lockf: an flock belongs to this open file, so closing some other

@@ -3,7 +3,11 @@ tests/gui): who holds it, the sentences, waiting and giving up."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +95,32 @@ def test_the_socket_name_is_short_and_per_folder(tmp_path: Path) -> None:
     a, b = instance.server_name(tmp_path / "a"), instance.server_name(tmp_path / "b")
     assert a != b and len(a) < 40
     assert instance.server_name(tmp_path / "a" / ".." / "a") == a
+
+
+def test_a_file_left_by_an_ended_holder_never_names_it(tmp_path: Path) -> None:
+    # A holder killed with kill -9 leaves instance.json behind; the process that takes the
+    # lock next writes its own a moment later. Waiting in that moment names the new holder.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock = instance.InstanceLock(tmp_path, "kling-desktop resume")
+    assert lock.try_acquire()
+    stale = {
+        "pid": int(ended.stdout),
+        "host": socket.gethostname(),
+        "role": "kling-desktop add-sound",
+    }
+    (tmp_path / instance.INFO_NAME).write_text(json.dumps(stale))
+    waiting = instance.InstanceLock(tmp_path, instance.WINDOW)
+    assert waiting.holder() is None  # never the add-sound that has ended
+
+    writes = threading.Timer(0.2, lock._write_info)
+    writes.start()
+    holder = waiting.settled_holder(timeout_s=5.0)
+    writes.join()
+    assert holder is not None
+    assert (holder.pid, holder.role) == (os.getpid(), "kling-desktop resume")
+    lock.release()

@@ -318,7 +318,7 @@ def second_start(lock: instance.InstanceLock, files: list[Path], qt_args: list[s
     the files and exit 0. A command holds it: wait for it (``None``: the lock is ours now,
     start the window). Never a second engine on the same job list."""
     while True:
-        holder = lock.holder()
+        holder = lock.settled_holder()
         if holder is None or holder.is_window:
             if instance.hand_off(lock.data_dir, files):
                 where = instance.describe_holder(holder)
