@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             elif args.resubmit:
                 n = runner.paid_to_resend(job.id)
                 what = "a new paid Kling job" if n == 1 else f"{n} new paid Kling jobs"
-                say(job, f"sending {what} for it.")
+                say(job, f"sending {what} for it.{may_run_already(runner, job)}")
                 acts[job.id] = functools.partial(runner.resubmit, job.id, paid=n)
             else:
                 say(job, needs_new_paid_job(job))
@@ -143,6 +143,22 @@ def needs_new_paid_job(job: Job) -> str:
         "task_gone": "Kling no longer has its task",
     }.get(job.error_code, "its paid request was already sent")
     return f"retrying it needs a new paid Kling job ({why}), so nothing was sent. {how}"
+
+
+def may_run_already(runner: JobRunner, job: Job) -> str:
+    """The warning for a resend that covers requests whose answer was lost ("" if none)."""
+    unsure = runner.paid_to_resolve(job.id)
+    if not unsure:
+        return ""
+    which = (
+        "Its request was"
+        if not job.requests
+        else ("One of its requests was" if unsure == 1 else f"{unsure} of its requests were")
+    )
+    return (
+        f" {which} sent before and the answer lost: Kling may already be working on it, "
+        "so this may charge you twice."
+    )
 
 
 def nothing_to_retry(job: Job) -> str:

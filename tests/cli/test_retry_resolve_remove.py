@@ -235,6 +235,19 @@ def test_resolve_resend_sends_exactly_one_new_paid_job(
     assert simulator.submit_count == 2
 
 
+def test_resubmit_of_an_uncertain_job_warns_it_may_charge_twice(
+    run_cli: RunCli, simulator: Simulator, clip: Path
+) -> None:
+    job = make_uncertain(run_cli, simulator, clip)
+    result = run_cli("retry", "--resubmit", "--wait", "--json", *FAST, str(job["id"]))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "sending a new paid Kling job for it. Its request was sent before and the answer "
+        "lost: Kling may already be working on it, so this may charge you twice."
+    ) in result.stderr
+    assert simulator.submit_count == 2
+
+
 def test_remove_forgets_jobs_keeps_files_and_refuses_one_in_flight(
     app_home: Path, run_cli: RunCli, simulator: Simulator, clip_factory: ClipFactory
 ) -> None:
