@@ -13,3 +13,9 @@ def format_clock(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 clip``, ``3 clips``, ``2 paid Kling jobs``: English text of the command line (the
+    window's text goes through Qt's ``tr`` with ``%n``)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

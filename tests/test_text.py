@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kling_desktop.text import format_clock
+from kling_desktop.text import format_clock, plural
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,9 @@ from kling_desktop.text import format_clock
 )
 def test_format_clock(seconds: float, shown: str) -> None:
     assert format_clock(seconds) == shown
+
+
+def test_plural_counts_in_english() -> None:
+    assert plural(1, "paid Kling job") == "1 paid Kling job"
+    assert plural(0, "clip") == "0 clips"
+    assert plural(4, "paid Kling job") == "4 paid Kling jobs"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ from kling_desktop.cli import EXIT_USAGE
 from kling_desktop.cli.common import UsageError, choose_email, client_or_fail, fail_usage
 from kling_desktop.cli.follow import core_app, follow, make_runner
 from kling_desktop.context import CommandContext
-from kling_desktop.jobs.model import JobOptions
+from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.media.check import expand_inputs
 from kling_desktop.settings import Settings
+from kling_desktop.text import plural
+
+S = JobState
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,10 +56,32 @@ def run(args: argparse.Namespace) -> int:
     try:
         ids: list[int] = []
         runner.files_added.connect(ids.extend)
+        if not args.json:
+            runner.job_changed.connect(paid_total(ids))
         runner.add_files(files, options, start=True)  # the command itself is the confirmation
         return follow(runner, lambda: ids, wait=args.wait, as_json=args.json)
     finally:
         store.close()
+
+
+def paid_total(ids: list[int]) -> Callable[[Job], None]:
+    """A receiver of job changes that says once, when every clip in ``ids`` is checked, how
+    many paid Kling jobs they started (a clip of parts or takes is several)."""
+    paid: dict[int, int] = {}
+
+    def changed(job: Job) -> None:
+        if job.id not in ids or job.id in paid or job.state in (S.CHECKING, S.READY):
+            return
+        paid[job.id] = 0 if job.state is S.REJECTED else max(1, job.requests)
+        if len(paid) == len(ids) and (total := sum(paid.values())):
+            clips = sum(1 for n in paid.values() if n)
+            print(
+                f"kling-desktop: {plural(total, 'paid Kling job')} for {plural(clips, 'clip')}.",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return changed
 
 
 def job_options(

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from kling_desktop.media.check import ClipVerdict, check_clip, expand_inputs
 from kling_desktop.media.prepare import DEFAULT_MAX_LENGTH_S
 from kling_desktop.media.rules import container_label, format_seconds
+from kling_desktop.text import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -56,8 +57,8 @@ def total_line(verdicts: list[ClipVerdict]) -> str:
     jobs = sum(v.plan.paid_jobs if v.plan is not None else 1 for v in ok)
     refused = len(verdicts) - len(ok)
     text = (
-        f"{len(ok)} clip{'s' if len(ok) != 1 else ''} accepted: add-sound starts {jobs} paid "
-        f"Kling job{'s' if jobs != 1 else ''} (one take each; --takes N multiplies them)."
+        f"{plural(len(ok), 'clip')} accepted: add-sound starts {plural(jobs, 'paid Kling job')} "
+        "(one take each; --takes N multiplies them)."
     )
     if refused:
         text += f" {refused} not accepted."

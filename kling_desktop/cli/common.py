@@ -93,10 +93,11 @@ def print_jobs_json(
 
 def job_line(job: Job, extra: str = "") -> str:
     text = f"[{job.id}] {job.name}: {job.state.label}"
-    plan = parts.plan_of(job) if job.requests else None
-    if plan is not None and plan.paid_jobs > 1:
-        text += f" ({plan.paid_jobs} parts)"
-    if extra:
+    if shape := parts.shape(job):
+        text += f" ({shape})"
+    if extra.startswith(job.state.label):  # "Uploading 50 %", not "Uploading · Uploading 50 %"
+        text += extra[len(job.state.label) :]
+    elif extra:
         text += f" · {extra}"
     if job.output_path and job.state.value == "done":
         text += f" → {job.output_path}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from kling_desktop.jobs.store import JobStore
 from kling_desktop.runner.engine import JobRunner, Progress
 
 S = JobState
+_PERCENT = re.compile(r"(\d+) %")
 #: Without --wait a command returns once every clip is with Kling (or has ended).
 _SENT = frozenset({S.PROCESSING, S.DOWNLOADING, S.WAITING_SLOT})
 
@@ -83,29 +85,37 @@ def follow(
         if not job_ids():
             return False  # the jobs are still being written
         jobs = [runner.job(i) for i in job_ids()]
-        return all(j is None or j.state.is_final or (not wait and j.state in _SENT) for j in jobs)
+        return all(
+            j is None
+            or (j.state.is_final and not runner.is_starting(j.id))
+            or (not wait and j.state in _SENT)
+            for j in jobs
+        )
 
     def check_done() -> None:
         if settled():
             app.quit()
 
-    def on_changed(job: Job) -> None:
-        if job.id in job_ids() and not as_json:
-            print(job_line(job), file=sys.stderr, flush=True)
-        check_done()
-
+    last_line: dict[int, str] = {}
     last_text: dict[int, str] = {}
+
+    def say(job: Job, extra: str = "") -> None:
+        line = job_line(job, extra)
+        if not as_json and job.id in job_ids() and last_line.get(job.id) != line:
+            last_line[job.id] = line
+            print(line, file=sys.stderr, flush=True)
+
+    def on_changed(job: Job) -> None:
+        say(job)
+        check_done()
 
     def on_progress(job_id: int, progress: Progress) -> None:
         job = runner.job(job_id)
-        # One line per step change, and upload/download progress in 25 % strides.
-        text = progress.text
-        if progress.fraction is not None:
-            text = text.rsplit(" ", 2)[0] + f" {int(progress.fraction * 4) * 25} %"
-        if job is None or as_json or job_id not in job_ids() or last_text.get(job_id) == text:
-            return
-        last_text[job_id] = text
-        print(job_line(job, text), file=sys.stderr, flush=True)
+        # One line per step change, and percentages in 25 % strides.
+        text = _PERCENT.sub(lambda m: f"{int(m[1]) // 25 * 25} %", progress.text)
+        if job is not None and text and last_text.get(job_id) != text:
+            last_text[job_id] = text
+            say(job, text)
 
     def interrupt() -> None:
         interrupted[0] = True

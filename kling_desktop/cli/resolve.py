@@ -20,6 +20,7 @@ from kling_desktop.context import CommandContext
 from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import Job
 from kling_desktop.runner.engine import JobRunner
+from kling_desktop.text import plural
 
 Kind = policy.RetryKind
 
@@ -84,7 +85,7 @@ def _resend(runner: JobRunner, job: Job) -> tuple[Act | None, str]:
     kind = runner.retry_kind(job.id)
     uncertain = runner.paid_to_resolve(job.id)
     if kind is Kind.RESUBMIT and uncertain:
-        what = "a new paid Kling job" if uncertain == 1 else f"{uncertain} new paid Kling jobs"
+        what = "a new paid Kling job" if uncertain == 1 else plural(uncertain, "new paid Kling job")
         say(job, f"sending {what} for it.")
         return functools.partial(runner.resolve_uncertain, job.id, resubmit=True), ""
     if kind is Kind.RESUBMIT:

@@ -20,6 +20,7 @@ from kling_desktop.context import CommandContext
 from kling_desktop.jobs import policy
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.runner.engine import JobRunner
+from kling_desktop.text import plural
 
 S = JobState
 Kind = policy.RetryKind
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 acts[job.id] = functools.partial(runner.retry, job.id)
             elif args.resubmit:
                 n = runner.paid_to_resend(job.id)
-                what = "a new paid Kling job" if n == 1 else f"{n} new paid Kling jobs"
+                what = "a new paid Kling job" if n == 1 else plural(n, "new paid Kling job")
                 say(job, f"sending {what} for it.{may_run_already(runner, job)}")
                 acts[job.id] = functools.partial(runner.resubmit, job.id, paid=n)
             else:

@@ -162,9 +162,10 @@ def summary(clip: Job, requests: Sequence[Job]) -> Summary:
     if state is S.DONE:  # every request is done: putting it together comes next
         state = S.FINISHING
     waiting = sum(1 for r in requests if r.state in (S.FAILED, S.UNCERTAIN, S.STOPPED))
-    text = f"{done} of {total} {_unit(clip)} done"
+    words = [f"{done} of {total} {_unit(clip)} done"] if total > 1 else []
     if waiting:
-        text += f" · {waiting} need{'s' if waiting == 1 else ''} you"
+        words.append(f"{waiting} need{'s' if waiting == 1 else ''} you")
+    text = " · ".join(words)
     return Summary(state, done, total, text, shown)
 
 
@@ -180,10 +181,25 @@ def label(clip: Job, request: Job) -> str:
     return ", ".join(words)
 
 
+def shape(clip: Job) -> str:
+    """``3 parts``, ``2 takes``, ``3 parts × 2 takes``; "" for a clip that is one request."""
+    if not clip.requests:
+        return ""
+    plan = plan_of(clip)
+    parts = plan.paid_jobs if plan is not None else 1
+    words = [f"{parts} parts"] if parts > 1 else []
+    if clip.options.takes > 1:
+        words.append(f"{clip.options.takes} takes")
+    return " × ".join(words)
+
+
 def _unit(clip: Job) -> str:
     plan = plan_of(clip)
     parts = plan.paid_jobs if plan is not None else 1
-    return "parts" if parts > 1 else "takes" if clip.options.takes > 1 else "requests"
+    takes = clip.options.takes > 1
+    if parts > 1:
+        return "Kling jobs" if takes else "parts"
+    return "takes" if takes else "Kling jobs"
 
 
 def view(clip: Job, requests: Sequence[Job]) -> Job:

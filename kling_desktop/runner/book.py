@@ -103,7 +103,9 @@ class JobBook:
             own = self.progress.get(shown.shown.id)
             what = own.text if own is not None and own.text else shown.shown.state.label
             which = parts.label(clip, shown.shown)
-            text = f"{which[:1].upper()}{which[1:]}: {what} · {text}" if which else what
+            if which:
+                what = f"{which[:1].upper()}{which[1:]}: {what}"
+            text = " · ".join(t for t in (what, text) if t)
         since = shown.shown.submitted_at if shown.shown is not None else None
         return Progress(fraction, text, since)
 

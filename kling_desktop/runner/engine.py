@@ -57,6 +57,11 @@ class JobRunner(Scheduler):
     def is_idle(self) -> bool:
         return self._book.is_idle()
 
+    def is_starting(self, job_id: int) -> bool:
+        """ "Add sound" was given for this ready clip and is being written: it is on its way,
+        not waiting for the user."""
+        return job_id in self._starting
+
     def retry_kind(self, job_id: int) -> policy.RetryKind:
         """What Retry would do for the job; RESUBMIT means only a confirmed new paid job."""
         return self._book.retry_kind(job_id)
@@ -125,6 +130,8 @@ class JobRunner(Scheduler):
         if not ready:
             return
         cache, now = self._cache_dir, self._clock()
+        starting = set(ready)
+        self._starting |= starting
 
         def work() -> list[Job]:
             jobs, asked = [], dict(paid or {})
@@ -145,6 +152,7 @@ class JobRunner(Scheduler):
             return jobs
 
         def started(jobs: list[Job]) -> None:
+            self._starting -= starting
             for job in jobs:  # a clip's new requests first: the clip shows theirs
                 if job.id not in self._jobs and job.parent_id in self._jobs:
                     self._jobs[job.id] = job
@@ -153,8 +161,14 @@ class JobRunner(Scheduler):
                     self._batch.add(job.id)
                 self._on_changed(job)
             self._pump()
+            self._update_idle()
 
-        self._calls.call(self._calls.db, work, started, self._store_failed)
+        def failed(exc: BaseException) -> None:
+            self._starting -= starting
+            self._store_failed(exc)
+            self._update_idle()
+
+        self._calls.call(self._calls.db, work, started, failed)
 
     def _stored_or(self, job_id: int) -> Job:
         """The job as the store holds it (store thread), else as this runner last saw it."""

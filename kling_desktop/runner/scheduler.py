@@ -110,6 +110,7 @@ class Scheduler(QObject):
             lambda job_id: job_id in self._jobs and job_id not in self._busy, self
         )
         self._start_after_check: set[int] = set()
+        self._starting: set[int] = set()  # ready clips whose start the store is writing
         self._sweeps: set[str] = set()  # accounts whose task list is about to be read
         self._not_before: dict[int, float] = {}  # queued jobs backing off after a failure
         self._store_errors: dict[int, int] = {}  # steps whose database write failed, in a row
@@ -602,7 +603,7 @@ class Scheduler(QObject):
         self._relay.online.emit()  # called from workers: hop to the owner thread
 
     def _update_idle(self) -> None:
-        idle = self._book.is_idle() and not self._busy
+        idle = self._book.is_idle() and not self._busy and not self._starting
         if idle == self._idle:
             return
         self._idle = idle

@@ -224,7 +224,9 @@ class Steps:
             task = pipeline.submit(client, job)
         except Exception as exc:
             error = exc
-            log.warning("job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
+            # A full account is expected (the job waits for a slot): not worth a warning.
+            level = logging.INFO if isinstance(exc, errors.RateLimited) else logging.WARNING
+            log.log(level, "job %s: submit raised %s (%s)", job_id, type(exc).__name__, exc)
             outcome = self.apply(
                 job_id,
                 lambda j: policy.after_submit_error(

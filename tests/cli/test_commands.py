@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -18,6 +19,26 @@ def test_add_sound_wait_makes_clip_with_sound(run_cli: RunCli, clip: Path) -> No
     with av.open(str(out)) as container:
         assert container.streams.audio and container.streams.video
     assert "Done" in result.stdout
+
+
+def test_add_sound_says_how_many_paid_jobs_it_started(
+    run_cli: RunCli, simulator: Simulator, clip_factory: ClipFactory, tmp_path: Path
+) -> None:
+    first, second = clip_factory("first.mp4", 4.0), clip_factory("second.mp4", 4.0)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    result = run_cli(
+        "add-sound", "--wait", "--takes", "2", "--poll-interval", "0.3",
+        str(first), str(second), str(broken),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr  # the broken file was not accepted
+    assert result.stderr.count("kling-desktop: 4 paid Kling jobs for 2 clips.") == 1
+    assert simulator.submit_count == 4
+    lines = result.stderr.splitlines()
+    assert "[1] first.mp4: Done (2 takes) → " in result.stdout
+    # One line per change: no line twice in a row, no state said twice on one line.
+    assert all(a != b for a, b in itertools.pairwise(lines)), result.stderr
+    assert not [line for line in lines if "Uploading · Uploading" in line]
 
 
 def test_add_sound_json_and_jobs_list(
