@@ -144,6 +144,20 @@ class JobTableView(QTableView):
                 return
         super().keyPressEvent(event)
 
+    def moveCursor(
+        self, cursorAction: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
+        """Home and End go to the first and last job, as in any list (a table would only go
+        to the first and last column of a row, which shows nothing when rows are selected)."""
+        action = QAbstractItemView.CursorAction
+        if cursorAction in (action.MoveHome, action.MoveEnd):
+            rows = self.model().rowCount()
+            if rows:
+                row = 0 if cursorAction is action.MoveHome else rows - 1
+                column = max(0, self.currentIndex().column())
+                return self.model().index(row, column)
+        return super().moveCursor(cursorAction, modifiers)
+
     #: During a burst of changes, the list is redrawn at most this often (4 times a second).
     REPAINT_MS = 250
 

@@ -28,7 +28,7 @@ class OptionsStrip(QWidget):
         account_label = QLabel(self.tr("Kling &account:"))
         self.account_combo = AccountPicker()
         account_label.setBuddy(self.account_combo)
-        self.keep_sound_check = QCheckBox(self.tr("&Keep original sound"))
+        self.keep_sound_check = QCheckBox(self.tr("Keep ori&ginal sound"))
         self.keep_sound_check.setToolTip(
             self.tr("Mix Kling's sound with the clip's own audio instead of replacing it")
         )

@@ -268,12 +268,6 @@ class SettingsDialog(QDialog):
         self.takes.setRange(int(_meta("takes", "minimum", 1)), int(_meta("takes", "maximum", 4)))
         self.sound_volume = self._percent(box)
         self.original_volume = self._percent(box)
-        self.duck = QCheckBox(label("duck"), box)
-        self.duck_sound = QCheckBox(label("duck_sound"), box)
-        # One direction at a time: ticking one unticks the other.
-        self.duck.toggled.connect(lambda on: self.duck_sound.setChecked(False) if on else None)
-        self.duck_sound.toggled.connect(lambda on: self.duck.setChecked(False) if on else None)
-        self.keep_takes = QCheckBox(label("keep_takes"), box)
         self.loudness = QComboBox(box)  # the presets (a number of its own: the Sound panel)
         for text, lufs in LOUDNESS_PRESETS:
             self.loudness.addItem(self.tr(text), 0.0 if lufs is None else lufs)
@@ -284,6 +278,13 @@ class SettingsDialog(QDialog):
 
         for fmt in available_exports():
             self.export_audio.addItem(fmt.upper(), fmt)
+        # Made after the fields above, as they are shown: Tab follows the order of making.
+        self.duck = QCheckBox(label("duck"), box)
+        self.duck_sound = QCheckBox(label("duck_sound"), box)
+        # One direction at a time: ticking one unticks the other.
+        self.duck.toggled.connect(lambda on: self.duck_sound.setChecked(False) if on else None)
+        self.duck_sound.toggled.connect(lambda on: self.duck.setChecked(False) if on else None)
+        self.keep_takes = QCheckBox(label("keep_takes"), box)
         form = QFormLayout(box)
         for name, field in (
             ("max_length_s", self.max_length),

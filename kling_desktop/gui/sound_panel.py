@@ -178,7 +178,7 @@ class SoundPanel(QGroupBox):
             self.tr("Kling makes this many takes to choose from; each take is a paid Kling job")
         )
         self.takes_note = QLabel(self.tr("paid jobs"), self)
-        self.keep_check = QCheckBox(self.tr("&Keep original sound (Kling's mix)"), self)
+        self.keep_check = QCheckBox(self.tr("Keep original sound (Kling's &mix)"), self)
         self.keep_check.setAccessibleName(self.tr("Keep original sound (Kling's own mix)"))
         self._keep_tip = self.tr(
             "Kling mixes the clip's own sound into its result; the levels here then apply to "
@@ -197,7 +197,7 @@ class SoundPanel(QGroupBox):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow(self.heading)
-        form.addRow(self._label(self.tr("&Kling's sound:"), self.sound_level.slider),
+        form.addRow(self._label(self.tr("K&ling's sound:"), self.sound_level.slider),
                     self.sound_level)  # fmt: skip
         form.addRow(self._label(self.tr("Clip's &own sound:"), self.original_level.slider),
                     self.original_level)  # fmt: skip
@@ -206,7 +206,7 @@ class SoundPanel(QGroupBox):
         self.custom_label = self._label(self.tr("&Custom:"), self.loudness_spin)
         form.addRow(self.custom_label, self.loudness_spin)
         form.addRow(self._label(self.tr("E&xport sound:"), self.export_combo), self.export_combo)
-        form.addRow(self._label(self.tr("&Takes:"), self.takes_spin), takes_row)
+        form.addRow(self._label(self.tr("Ta&kes:"), self.takes_spin), takes_row)
         self.takes_note.setToolTip(self.tr("Each take is a paid Kling job (per part)"))
         form.addRow(self.keep_takes_check)
         form.addRow(self.keep_check)

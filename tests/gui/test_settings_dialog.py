@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.gui.settings_dialog import SettingsDialog, base_url_problem
@@ -168,3 +169,27 @@ def test_save_failure_is_shown_and_dialog_stays(
     assert "could not be saved" in dlg.save_error.text()
     assert dlg.isVisible() and dlg.ok_button.isEnabled()
     assert settings.auto_start is False
+
+
+def test_tab_walks_the_fields_top_to_bottom(
+    qtbot: QtBot, dialog: tuple[SettingsDialog, Settings]
+) -> None:
+    dlg, _ = dialog
+    dlg.activateWindow()
+    first = dlg.focusWidget()
+    assert first is not None
+    walked = [first]
+    for _ in range(40):
+        qtbot.keyClick(walked[-1], Qt.Key.Key_Tab)
+        now = dlg.focusWidget()
+        assert now is not None
+        if now is first:
+            break
+        walked.append(now)
+    assert dlg.duck in walked and dlg.export_audio in walked and dlg.ok_button in walked
+    # Rows of the form top to bottom; within a row, left to right.
+    places = [
+        (w.mapTo(dlg, QPoint(0, w.height() // 2)).y(), w.mapTo(dlg, QPoint()).x()) for w in walked
+    ]
+    rows = [(y // 8, x) for y, x in places]
+    assert rows == sorted(rows), [w.accessibleName() or w.objectName() for w in walked]

@@ -9,7 +9,14 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAccessible, QColor, QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.gui.main_window import Interactions, MainWindow
@@ -135,6 +142,52 @@ def test_the_play_button_plays_too(
     window.acts.preview_action.trigger()
     qtbot.waitUntil(lambda: window.preview.player.playing, timeout=5000)
     assert window.preview.player.source == done.output_path
+
+
+def test_home_and_end_go_to_the_first_and_last_job(
+    qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
+) -> None:
+    jobs = [
+        Job(id=i, input_path=clip_factory(f"clip{i}.mp4", 3.0), state=JobState.READY)
+        for i in (1, 2, 3)
+    ]
+    window, _runner = fake_window(jobs=jobs)
+    window.select_job(2)
+    window.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(window.table, Qt.Key.Key_End)
+    assert [j.id for j in window.selected_jobs()] == [3]
+    qtbot.keyClick(window.table, Qt.Key.Key_Home)
+    assert [j.id for j in window.selected_jobs()] == [1]
+    qtbot.keyClick(window.table, Qt.Key.Key_End, Qt.KeyboardModifier.ShiftModifier)
+    assert [j.id for j in window.selected_jobs()] == [1, 2, 3]  # Shift+End selects to the end
+
+
+def _mnemonic(text: str) -> str | None:
+    """The letter after a single ``&`` (``&&`` is a plain ampersand)."""
+    at = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[at + 1].lower() if at >= 0 else None
+
+
+def test_each_alt_letter_of_the_window_leads_to_one_place(
+    qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
+) -> None:
+    window, _done = _window_with_a_result(qtbot, fake_window, clip_factory)
+    window.select_job(2)  # a ready clip: every sound option is on show
+    owners: dict[str, list[str]] = {}
+    for action in window.menuBar().actions():
+        if (letter := _mnemonic(action.text())) is not None:
+            owners.setdefault(letter, []).append(f"menu {action.text()}")
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisibleTo(window):
+            continue
+        # Labels lead to their buddy; tool buttons show their action's text without it.
+        labelled = isinstance(widget, QLabel) and widget.buddy() is not None
+        button = isinstance(widget, QAbstractButton) and not isinstance(widget, QToolButton)
+        text = widget.text() if labelled or button else ""  # type: ignore[attr-defined]
+        if (letter := _mnemonic(text)) is not None:
+            owners.setdefault(letter, []).append(text)
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}
+    assert len(owners) >= 15  # the menus and the options do have their letters
 
 
 def test_escape_in_the_list_is_cancel_and_nothing_else(
