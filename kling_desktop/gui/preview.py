@@ -285,12 +285,12 @@ class PreviewPane(QWidget):
         if not self.player.playing:
             self.player.play()
 
-    def resume_at(self, position: int) -> None:
-        """Play the version just shown from ``position`` ms as soon as it is open (a remixed
-        result takes the place of the one that was playing)."""
+    def resume_at(self, position: int, *, playing: bool = True) -> None:
+        """Go on with the version just shown from ``position`` ms as soon as it is open (a
+        remixed result takes the place of the one on show), playing or paused as it was."""
         path = self._paths.get(self.current())
         if path is not None:
-            self._pending = (path, position, True)
+            self._pending = (path, position, playing)
 
     @Slot()
     def toggle_play(self) -> None:

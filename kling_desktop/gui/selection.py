@@ -138,6 +138,6 @@ class SelectionFollower(QObject):
         if job is None or job.id != job_id:
             return
         preview = self._w.preview
-        position = preview.player.position
+        position, playing = preview.player.position, preview.player.playing
         preview.show_job(result_of(job), job.input_path, takes_of(job), job.options.take)
-        preview.resume_at(position)
+        preview.resume_at(position, playing=playing)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -144,7 +145,22 @@ def test_a_done_clip_s_level_is_remixed_for_free_and_the_new_result_plays(
     assert "Remixed on this computer (free)" in panel.status.text()
     player = window.preview.player
     qtbot.waitUntil(lambda: player.loaded and player.source == remixed.output_path)
-    qtbot.waitUntil(lambda: player.playing or bool(player.error_text), timeout=10_000)
+    # It goes on as it was: playing if it played, paused (where it was) if not.
+    window.acts.preview_action.trigger()
+    qtbot.waitUntil(lambda: player.playing, timeout=10_000)
+    with qtbot.waitSignals([window.sound.remixed, player.media_loaded], timeout=TIMEOUT_MS):
+        panel.sound_level.slider.setValue(60)
+    qtbot.waitUntil(lambda: player.playing, timeout=10_000)
+    player.pause()
+    qtbot.waitUntil(lambda: not player.playing, timeout=10_000)
+    with qtbot.waitSignals([window.sound.remixed, player.media_loaded], timeout=TIMEOUT_MS):
+        panel.sound_level.slider.setValue(80)
+    playing = QMediaPlayer.PlaybackState.PlayingState
+    with qtbot.waitSignal(
+        player.state_changed, timeout=1000, raising=False, check_params_cb=lambda s: s == playing
+    ) as started:
+        pass  # it stays paused: nothing tells it to play
+    assert not started.signal_triggered and not player.playing
 
 
 def test_two_takes_keys_switch_what_plays_and_use_this_take_pays_nothing(
