@@ -18,10 +18,14 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kling_desktop.cancel import CancelToken
 from kling_desktop.jobs import parts, pipeline
 from kling_desktop.jobs.model import Job
+
+if TYPE_CHECKING:  # PyAV loads when a clip is put together
+    from kling_desktop.media.prepare import Plan
 
 log = logging.getLogger(__name__)
 
@@ -55,31 +59,57 @@ def finish(
     cancel: CancelToken | None = None,
 ) -> Finished:
     """Make the clip's result files from its done requests; returns where they went."""
-    from kling_desktop.media import finish as media_finish
-    from kling_desktop.media import sound
-
     plan = parts.plan_of(clip)
     if plan is None:
         raise FinishError("the clip's plan is missing")
-    options = clip.options
-    takes = max(1, options.takes)
     work = parts.folder(cache_dir, clip) / "work"
     work.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda _f, _t: None)
+    base = _result_base(clip, output_folder)
+    # What this run writes that no job lists yet: gone again if it fails (a retry, which
+    # names its result afresh, would otherwise leave a whole result behind that nothing
+    # lists). A remix's own files, rewritten in place, are the user's and stay.
+    listed = {clip.output_path, *(Path(p) for v in parts.outputs(clip).values() for p in v if p)}
+    made_now: list[Path] = []
+    try:
+        return _finish(clip, requests, plan, work, base, made_now, report=report, cancel=cancel)
+    except BaseException:
+        for path in made_now:
+            if path not in listed:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _finish(
+    clip: Job,
+    requests: Sequence[Job],
+    plan: Plan,
+    work: Path,
+    base: Path,
+    made_now: list[Path],
+    *,
+    report: Progress,
+    cancel: CancelToken | None,
+) -> Finished:
+    """:func:`finish`'s steps; each file it writes for the user goes into ``made_now``."""
+    from kling_desktop.media import finish as media_finish
+    from kling_desktop.media import sound
+
+    options = clip.options
+    takes = max(1, options.takes)
     steps = takes * 3 + 1
     done = [0]
 
     def step(text: str) -> Callable[[float], None]:
-        base = done[0]
+        first = done[0]
         done[0] += 1
-        return lambda fraction: report((base + min(1.0, fraction)) / steps, text)
+        return lambda fraction: report((first + min(1.0, fraction)) / steps, text)
 
     original = None
     if options.original_volume > 0 or options.duck or options.duck_sound:
         original = sound.extract_audio(clip.input_path, work / "original.wav", cancel=cancel)
     step("Reading the clip's own sound")(1.0)
     settings = options.mix()
-    base = _result_base(clip, output_folder)
     chosen = min(max(0, options.take), takes - 1)
     take_files: list[str] = []
     audio_files: list[str] = []
@@ -118,15 +148,18 @@ def finish(
         path = media_finish.remux(
             clip.input_path, mixed, name, progress=step("Saving the result"), cancel=cancel
         )
+        made_now.append(path)
         if take == chosen:
             output = path
             take_files.append("")
             if options.export_audio:
                 audio = sound.export_audio(mixed, base, options.export_audio, cancel=cancel)
+                made_now.append(audio)
                 audio_files.append(str(audio))
                 if not settings.is_plain:  # the mix differs: Kling's sound alone too
                     alone = base.with_name(base.name.replace(pipeline.RESULT_SUFFIX, ".kling", 1))
                     audio = sound.export_audio(joined, alone, options.export_audio, cancel=cancel)
+                    made_now.append(audio)
                     audio_files.append(str(audio))
         else:
             take_files.append(str(path))
