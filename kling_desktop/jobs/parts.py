@@ -169,13 +169,14 @@ def summary(clip: Job, requests: Sequence[Job]) -> Summary:
     return Summary(state, done, total, text, shown)
 
 
-def label(clip: Job, request: Job) -> str:
-    """``part 2 of 3``, ``take 2``, ``part 2 of 3, take 2``: which request of a clip."""
+def label(clip: Job, request: Job, *, short: bool = False) -> str:
+    """``part 2 of 3``, ``take 2``, ``part 2 of 3, take 2``: which request of a clip
+    (``short``: ``part 2``, where the count is said beside it)."""
     plan = plan_of(clip)
     parts = plan.paid_jobs if plan is not None else 1
     words = []
     if parts > 1:
-        words.append(f"part {request.part_index + 1} of {parts}")
+        words.append(f"part {request.part_index + 1}" + ("" if short else f" of {parts}"))
     if clip.options.takes > 1:
         words.append(f"take {request.take_index + 1}")
     return ", ".join(words)

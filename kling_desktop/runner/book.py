@@ -102,10 +102,11 @@ class JobBook:
         if shown.shown is not None and shown.shown.state.is_active:
             own = self.progress.get(shown.shown.id)
             what = own.text if own is not None and own.text else shown.shown.state.label
-            which = parts.label(clip, shown.shown)
+            which = parts.label(clip, shown.shown, short=True)
             if which:
-                what = f"{which[:1].upper()}{which[1:]}: {what}"
-            text = " · ".join(t for t in (what, text) if t)
+                what = f"{which}: {what}"
+            # The count first: in a narrow row, the detail is what gets cut off.
+            text = " · ".join(t for t in (text, what) if t)
         since = shown.shown.submitted_at if shown.shown is not None else None
         return Progress(fraction, text, since)
 

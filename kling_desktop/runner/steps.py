@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,15 @@ class Steps:
         stat = _stat(job.input_path)
         seen = {"input_size": stat[0], "input_mtime": stat[1]} if stat else {}
         plan = getattr(verdict, "plan", None)
+        probe = getattr(verdict, "probe", None)
+        unplanned = plan is None or not plan.ok
+        if verdict.ok and job.options.strict and probe is not None and unplanned:
+            # Strict: the clip goes as it is, never split, so the longest clip the app would
+            # split does not apply. Without a plan a clip of takes had no requests to make,
+            # and "Add sound" left it ready with nothing sent and nothing said.
+            from kling_desktop.media.prepare import make_plan
+
+            plan = make_plan(probe, max_length_s=math.inf)
         if plan is not None:
             seen["plan"] = plan.to_json()
         if not verdict.ok:

@@ -363,7 +363,7 @@ def parts_and_sound(out: Path, clips: dict[str, Path], results: dict[str, Path])
             for i, state in enumerate(states)
         ]
         runner.set_progress(12, Progress(0.4, ""))
-        runner.set_progress(1, Progress(0.5, "Part 2 of 3: Adding sound · 1 of 3 parts done",
+        runner.set_progress(1, Progress(0.5, "1 of 3 parts done · part 2: Adding sound",
                                         now - 40))  # fmt: skip
         window.select_job(1)
         shoot(window, out, "clip-of-parts")

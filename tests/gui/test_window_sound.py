@@ -255,13 +255,13 @@ def test_a_clip_of_parts_names_each_part_and_the_panel_allows_only_the_mix(
     window, runner = fake_window((clip,))
     runner.requests[clip.id] = requests
     runner.set_progress(12, Progress(0.4, ""))
-    runner.set_progress(clip.id, Progress(0.3, "Part 3 of 3: Uploading · 1 of 3 parts done"))
+    runner.set_progress(clip.id, Progress(0.3, "1 of 3 parts done · part 3: Uploading"))
     assert _message(window, clip.id) == (
         "3 parts: Part 1 ✓ · Part 2 Adding sound · Part 3 Uploading 40 %"
     )
     window.select_job(clip.id)
     qtbot.waitUntil(lambda: "Part 2 Adding sound" in window.details.text())
-    assert "Part 3 of 3: Uploading" in window.details.text()
+    assert "1 of 3 parts done · part 3: Uploading" in window.details.text()
     panel = window.jobs_page.sound_panel
     assert panel.sound_level.isEnabled() and not panel.takes_spin.isEnabled()
     panel.original_level.spin.setValue(40)

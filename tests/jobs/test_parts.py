@@ -13,6 +13,8 @@ import pytest
 from kling_desktop.jobs import parts
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.jobs.policy import RetryKind
+from kling_desktop.media.prepare import Part, Plan
+from kling_desktop.runner.book import JobBook
 from tests.fixtures.media import ClipFactory
 from tests.jobs.conftest import Engine
 
@@ -258,3 +260,19 @@ def test_two_processes_starting_one_clip_make_its_requests_once(tmp_path: Path) 
     assert [r.state for r in rows] == [S.PARTS, S.QUEUED, S.QUEUED, S.QUEUED]
     first.close()
     second.close()
+
+
+def test_a_running_clip_says_its_count_first_then_the_part_furthest_behind() -> None:
+    """A narrow row cuts its text at the end: the count must come first."""
+    plan = Plan(45.0, tuple(Part(i, i * 15.0, (i + 1) * 15.0) for i in range(3)), ("split",))
+    clip = Job(id=1, input_path=Path("long.mp4"), state=JobState.PARTS, requests=3,
+               plan=plan.to_json())  # fmt: skip
+    states = (JobState.DONE, JobState.PROCESSING, JobState.WAITING_SLOT)
+    requests = [
+        Job(id=2 + i, input_path=Path("long.mp4"), state=state, parent_id=1, part_index=i)
+        for i, state in enumerate(states)
+    ]
+    book = JobBook([clip, *requests])
+    assert book.progress_of(1, lambda: False).text == (
+        "1 of 3 parts done · part 3: Waiting for a free slot"
+    )

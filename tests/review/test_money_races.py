@@ -69,3 +69,26 @@ def test_a_finish_that_fails_half_way_then_retried_leaves_only_files_the_job_lis
     assert set(os.listdir(out)) == listed
     assert engine.simulator.submit_count == 1
     _invariant(engine)
+
+
+# -- BUG: a strict clip with takes, longer than "longest clip", stayed ready with nothing sent --
+
+
+def test_a_strict_clip_of_takes_longer_than_the_longest_clip_setting_is_sent_when_started(
+    engine: Engine, clip_factory: ClipFactory
+) -> None:
+    """Strict sends the clip as it is (never split), so the longest-clip setting does not
+    apply to it — its check accepts it. But its plan carried that setting's refusal and no
+    parts: with 2 takes (a clip of parts) "Add sound" made no requests, and the clip stayed
+    ready, nothing sent and nothing said (add-sound exited 0)."""
+    clip = clip_factory("strict.mp4", 10.0)
+    [job_id] = engine.add(clip, strict=True, takes=2, max_length_s=5.0)
+    engine.qtbot.waitUntil(
+        lambda: engine.job(job_id).state.is_final and not engine.runner.is_starting(job_id),
+        timeout=60_000,
+    )
+    engine.settle()
+    job = engine.job(job_id)
+    assert job.state is S.DONE, (job.state, job.error_message, job.warnings)
+    assert engine.simulator.submit_count == engine.runner.paid_to_start(job_id) == 2
+    _invariant(engine)
