@@ -16,6 +16,7 @@ from kling_desktop.cli import EXIT_OK
 from kling_desktop.cli.common import UsageError, fail_usage, job_line, print_jobs_json
 from kling_desktop.instance import InstanceLock, describe_holder
 from kling_desktop.jobs import parts
+from kling_desktop.jobs.model import Job
 from kling_desktop.jobs.store import JobStore, StoreDamaged, StoreError
 from kling_desktop.logs import setup_logging
 from kling_desktop.paths import app_paths
@@ -74,7 +75,27 @@ def run(args: argparse.Namespace) -> int:
         print("No jobs yet.")
     else:
         for clip, own in clips:
-            print(job_line(clip))
+            # A clip of parts paid for its requests: their sum, whatever state it is in.
+            paid = sum(r.paid_submits for r in own) if own else clip.paid_submits
+            print(job_line(clip, paid_note(clip.replace(paid_submits=paid))))
             for request in own:
-                print(f"    {job_line(request)} ({parts.label(clip, request)})")
+                print(f"    {request_line(clip, request)}")
     return EXIT_OK
+
+
+def paid_note(job: Job) -> str:
+    """``Kling task 123 · paid 1×``: what the user's money went to ("" if nothing was sent)."""
+    words = [f"Kling task {job.task_id}"] if job.task_id is not None else []
+    if job.paid_submits:
+        words.append(f"paid {job.paid_submits}×")
+    return " · ".join(words)
+
+
+def request_line(clip: Job, request: Job) -> str:
+    """``[3] part 2 of 3: Done · Kling task 123 · paid 1×``: one paid request of a clip."""
+    text = f"[{request.id}] {parts.label(clip, request) or 'request'}: {request.state.label}"
+    if note := paid_note(request):
+        text += f" · {note}"
+    if request.error_message:
+        text += f" — {request.error_message}"
+    return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import av
@@ -39,6 +40,10 @@ def test_add_sound_says_how_many_paid_jobs_it_started(
     # One line per change: no line twice in a row, no state said twice on one line.
     assert all(a != b for a, b in itertools.pairwise(lines)), result.stderr
     assert not [line for line in lines if "Uploading · Uploading" in line]
+    # `jobs` says what the money went to: the clip's total, each take's task.
+    listed = run_cli("jobs").stdout
+    assert "[1] first.mp4: Done (2 takes) · paid 2× → " in listed
+    assert len(re.findall(r"\n    \[\d+\] take [12]: Done · Kling task \d+ · paid 1×", listed)) == 4
 
 
 def test_add_sound_json_and_jobs_list(
