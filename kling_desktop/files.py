@@ -47,14 +47,15 @@ def give_new_file_mode(fd: int) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(dest: Path) -> Iterator[BinaryIO]:
+def atomic_path(dest: Path) -> Iterator[Path]:
     """Write ``dest`` all at once or not at all: a crash never leaves half a file behind.
 
-    Yields a binary file opened on a temporary file in ``dest``'s folder named
+    Yields the path of a new, empty temporary file in ``dest``'s folder named
     ``.{dest.name}.{8 random characters}.part`` (the pattern ``jobs/pipeline.py`` sweeps after a
-    crash and sizes its name check by, and the demo clears). When the block
-    ends normally the file is flushed, fsynced and renamed over ``dest``; when it raises (or a
-    cancel does) the temporary file is removed and ``dest`` is left as it was. The file gets the
+    crash and sizes its name check by, and the demo clears), for a writer that opens it by its
+    name (FFmpeg, which reopens an MP4 to move its index to the front). When the block ends
+    normally the file is fsynced and renamed over ``dest``; when it raises (or a cancel does)
+    the temporary file is removed and ``dest`` is left as it was. The file gets the
     permissions any new file of the user gets (:func:`new_file_mode`), not ``mkstemp``'s 0600.
     The folder must exist.
     """
@@ -62,15 +63,22 @@ def atomic_file(dest: Path) -> Iterator[BinaryIO]:
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     temp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            give_new_file_mode(handle.fileno())
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        give_new_file_mode(fd)
+        os.close(fd)
+        yield temp
+        with open(temp, "rb+") as written:  # whoever wrote it has closed it
+            os.fsync(written.fileno())
         os.replace(temp, dest)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_file(dest: Path) -> Iterator[BinaryIO]:
+    """:func:`atomic_path`, yielding the temporary file opened for writing."""
+    with atomic_path(dest) as temp, open(temp, "wb") as handle:
+        yield handle
 
 
 def atomic_write_bytes(dest: Path, data: bytes) -> None:

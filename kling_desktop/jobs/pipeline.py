@@ -169,7 +169,7 @@ class SavedResult:
 
 
 #: The longest name a result may have. The download writes a temporary file beside it named
-#: ``.{name}.{8 random characters}.part`` (``files.atomic_file``), and both names must fit the
+#: ``.{name}.{8 random characters}.part`` (``files.atomic_path``), and both names must fit the
 #: 255-byte name limit of common file systems.
 NAME_MAX_BYTES = 255
 PART_NAME_EXTRA_BYTES = len(".") + len(".") + 8 + len(".part")

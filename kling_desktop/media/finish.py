@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import av
 
 from kling_desktop.cancel import CancelToken
-from kling_desktop.files import atomic_file
+from kling_desktop.files import atomic_path
 from kling_desktop.media.probe import HEAD_BYTES, ProbeResult, sniff
 from kling_desktop.media.sound import (
     WORK_RATE,
@@ -56,6 +56,13 @@ _QUICKTIME_CODECS: Final = frozenset({"prores", "dnxhd", "qtrle", "hap", "cinepa
 #: Pictures no container of ours carries well: re-encoded to MP4.
 _ENCODED_CODECS: Final = frozenset({"gif", "apng", "webp"})
 _FORMATS: Final = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
+#: MP4 and MOV with their index first, so a web page or a player streaming the result can
+#: start before the whole file has arrived (the muxer moves it at the end of writing).
+_MUX_OPTIONS: Final[dict[str, dict[str, str]]] = {
+    ".mp4": {"movflags": "faststart"},
+    ".mov": {"movflags": "faststart"},
+    ".mkv": {},
+}
 #: Container metadata the muxer writes for itself.
 _OWN_TAGS: Final = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
 
@@ -266,8 +273,10 @@ def remux(
         channels = channels_of(sound) or 2
         layout = layout_for(channels)
         with (
-            atomic_file(dest) as handle,
-            av.open(handle, mode="w", format=_FORMATS[extension]) as out,
+            atomic_path(dest) as temp,
+            av.open(
+                str(temp), mode="w", format=_FORMATS[extension], options=_MUX_OPTIONS[extension]
+            ) as out,
         ):
             for key, value in source.metadata.items():
                 if key.lower() not in _OWN_TAGS:

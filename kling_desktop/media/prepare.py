@@ -18,7 +18,6 @@ import functools
 import json
 import logging
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +31,7 @@ import av.error
 from av.filter import Graph
 
 from kling_desktop.cancel import CancelToken
-from kling_desktop.files import atomic_file
+from kling_desktop.files import atomic_path
 from kling_desktop.media.probe import ProbeResult, rotation_of
 from kling_desktop.media.rules import (
     DURATION_TOLERANCE_S,
@@ -458,7 +457,7 @@ def prepare_part(
 ) -> Path:
     """Write ``part`` of ``source`` as one upload-ready MP4 at ``dest`` and return ``dest``.
 
-    The file appears whole or not at all (``files.atomic_file``). ``progress`` gets fractions
+    The file appears whole or not at all (``files.atomic_path``). ``progress`` gets fractions
     0..1 now and then (1.0 at the end); ``cancel`` is checked between packets and raises
     :class:`~kling_desktop.cancel.Cancelled`. ``encoder`` replaces
     :func:`upload_video_encoder`'s choice when the picture is re-encoded.
@@ -473,9 +472,9 @@ def prepare_part(
         raise ValueError(f"part {part} is not in the plan")
     dest = Path(dest)
     try:
-        with av.open(str(source)) as container, atomic_file(dest) as handle:
+        with av.open(str(source)) as container, atomic_path(dest) as temp:
             job = _PartWriter(container, plan, part, encoder or upload_video_encoder())
-            job.write(handle.fileno(), progress, cancel)
+            job.write(temp, progress, cancel)
     except av.FFmpegError as exc:
         log.warning("Preparing part %d of %s failed: %s", part.index, source, exc)
         raise PrepareError(_reason(exc)) from exc
@@ -490,47 +489,6 @@ def _reason(exc: av.FFmpegError) -> str:
     if isinstance(exc, av.error.InvalidDataError):
         return "its data is damaged"
     return "FFmpeg could not read or write it"
-
-
-class _FdFile:
-    """A file object over a descriptor that keeps its own position (each call seeks first).
-
-    The MP4 muxer's ``+faststart`` reads the file back to move the index to the front through
-    a second handle; two handles sharing one descriptor's position would corrupt it.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        os.lseek(self._fd, self._pos, os.SEEK_SET)
-        if size < 0:
-            size = max(0, os.fstat(self._fd).st_size - self._pos)
-        data = os.read(self._fd, size)
-        self._pos += len(data)
-        return data
-
-    def write(self, data: bytes) -> int:
-        os.lseek(self._fd, self._pos, os.SEEK_SET)
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-            self._pos += written
-        return len(data)
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            self._pos = offset
-        elif whence == os.SEEK_CUR:
-            self._pos += offset
-        else:
-            self._pos = os.fstat(self._fd).st_size + offset
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
 
 
 class _PartWriter:
@@ -554,16 +512,11 @@ class _PartWriter:
         self.end = math.inf if last else part.end_s
 
     def write(
-        self, fd: int, progress: Callable[[float], None] | None, cancel: CancelToken | None
+        self, dest: Path, progress: Callable[[float], None] | None, cancel: CancelToken | None
     ) -> None:
-        opened = av.open(
-            _FdFile(fd),
-            "w",
-            format="mp4",
-            options={"movflags": "+faststart"},
-            io_open=lambda _url, _flags, _options: _FdFile(fd),
-        )
-        with opened as out:
+        # FFmpeg writes the file itself: +faststart reopens it by name to move the index to
+        # the front, as the service's upload page asks of an MP4.
+        with av.open(str(dest), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             handlers: list[_Handler] = []
             video: _Handler
             if self.plan.copy_video:

@@ -203,6 +203,9 @@ def test_remux_copies_the_original_picture_and_adds_the_sound(
     assert tone_db(window(samples, 0.5, 1.5), 1000.0) == pytest.approx(level, abs=0.5)
     assert tone_db(window(samples, 4.5, 5.5), 1000.0) == pytest.approx(level, abs=0.5)
     assert tone_db(window(samples, 0.5, 5.5), 440.0) < -50  # the clip's own sound is gone
+    if extension in (".mp4", ".mov"):  # the index first: a page can play it while it loads
+        head = result.read_bytes()
+        assert -1 < head.find(b"moov") < head.find(b"mdat")
 
 
 def test_remux_keeps_the_rotation(tmp_path: Path, kling_sound: Path) -> None:
