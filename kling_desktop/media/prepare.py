@@ -62,6 +62,9 @@ _AUDIO_BIT_RATE: Final = 128_000
 # The bit rate a re-encode aims at when size does not force less, per pixel and frame.
 _BITS_PER_PIXEL: Final = {"h264": 0.1, "mpeg4": 0.25}
 _COPY_VIDEO_CODECS: Final = frozenset({"h264"})
+#: The H.264 that every decoder plays: 8 bits, 4:2:0. High 10 or 4:4:4 H.264 plays in few
+#: places, so it goes to Kling converted rather than risk a paid job it cannot read.
+_COPY_PIX_FMTS: Final = frozenset({"yuv420p", "yuvj420p"})
 _COPY_AUDIO_CODECS: Final = frozenset({"aac"})
 _UPLOAD_CONTAINERS: Final = frozenset({"mp4", "mov"})
 _STANDARD_RATES: Final = tuple(
@@ -212,7 +215,9 @@ def make_plan(
     problem = _problem(probe, duration, max_length_s)
     if problem or duration is None:
         return Plan(duration or 0.0, (), (), problem or "The clip's length cannot be read.")
-    video_fits = probe.video_codec in _COPY_VIDEO_CODECS
+    video_fits = probe.video_codec in _COPY_VIDEO_CODECS and (
+        probe.pix_fmt is None or probe.pix_fmt in _COPY_PIX_FMTS
+    )
     audio_fits = not probe.has_audio or probe.audio_codec in _COPY_AUDIO_CODECS
     convert = not (video_fits and audio_fits and probe.container in _UPLOAD_CONTAINERS)
     split = duration > MAX_DURATION_S + DURATION_TOLERANCE_S

@@ -99,6 +99,7 @@ class ProbeResult:
     audio_codec: str | None
     damage: str | None  # why the file is incomplete or corrupt, or None when it looks whole
     integrity: str  # how wholeness was judged: "boxes", "demux" or "not checked"
+    pix_fmt: str | None = None  # the picture's pixel format ("yuv420p", "yuv420p10le", …)
 
     @property
     def duration(self) -> float | None:
@@ -361,9 +362,39 @@ def _describe(
         audio_codec=str(audio.codec_context.name) if audio is not None else None,
         damage=None,
         integrity="not checked",
+        pix_fmt=_pix_fmt(video),
     )
     damage, integrity = _integrity(container, size, walk, result)
     return replace(result, damage=damage, integrity=integrity)
+
+
+#: H.264's profile (the second byte of an MP4's avcC record) and the pixel format it implies
+#: at the least: Baseline, Main, Extended and High are 8-bit 4:2:0; High 10, High 4:2:2 and
+#: the 4:4:4 profiles are made for more.
+_H264_PROFILE_PIX_FMTS: Final = {
+    66: "yuv420p",
+    77: "yuv420p",
+    88: "yuv420p",
+    100: "yuv420p",
+    110: "yuv420p10le",
+    122: "yuv422p",
+    244: "yuv444p",
+    44: "yuv444p",
+}
+
+
+def _pix_fmt(video: Any) -> str | None:
+    """The picture's pixel format. The quick open (see :func:`probe`) may leave FFmpeg's
+    unset; an H.264 track's own header then says which profile, and so which format, it is."""
+    if video is None:
+        return None
+    name = video.codec_context.pix_fmt
+    if name:
+        return str(name)
+    extradata = video.codec_context.extradata or b""
+    if video.codec_context.name == "h264" and len(extradata) > 1 and extradata[0] == 1:
+        return _H264_PROFILE_PIX_FMTS.get(extradata[1])
+    return None
 
 
 def _container_name(format_name: str, sniffed: Sniffed) -> str:

@@ -27,6 +27,7 @@ from kling_desktop.media.prepare import (
 from kling_desktop.media.probe import ProbeResult, probe
 from kling_desktop.media.rules import MAX_DURATION_S, MAX_UPLOAD_BYTES, MIN_DURATION_S
 from tests.fixtures.media import ClipFactory
+from tests.media.tones import tone, write_video
 
 HAS_X265 = "libx265" in av.codecs_available
 
@@ -206,6 +207,9 @@ def test_the_longest_clip_setting_is_the_limit() -> None:
         ),
         ({"container": "mov", "audio_codec": "pcm_s16le"}, ("convert",), 1, 0),
         ({"video_codec": "hevc"}, ("convert",), 0, 1),
+        ({"pix_fmt": "yuv420p10le"}, ("convert",), 0, 1),  # High 10
+        ({"pix_fmt": "yuv444p"}, ("convert",), 0, 1),  # High 4:4:4
+        ({"pix_fmt": "yuvj420p"}, (), 1, 1),  # full range: plays everywhere
         ({"container": "gif", "video_codec": "gif", "has_audio": False}, ("convert",), 0, 0),
         ({"width": 3840, "height": 2160}, ("shrink",), 0, 1),
         ({"size_bytes": 150_000_000, "width": 1920, "height": 1080}, ("shrink",), 0, 1),
@@ -330,6 +334,25 @@ def test_other_containers_and_codecs_are_converted(
     assert upload.duration_s == pytest.approx(verdict.probe.duration or 0, abs=0.15)
     if copies_video:
         assert upload.frames == source_frames(source)
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv444p", "yuv420p10le"])
+def test_h264_in_4_4_4_or_10_bits_goes_to_kling_as_8_bit_4_2_0(
+    tmp_path: Path, pix_fmt: str
+) -> None:
+    source = write_video(
+        tmp_path / "graded.mp4", 4.0, codec="libx264", fmt="mp4", pix_fmt=pix_fmt,
+        width=320, height=180, audio_expr=tone(440.0),
+    )  # fmt: skip
+    verdict = check_clip(source)
+    assert verdict.ok and verdict.plan is not None and verdict.probe is not None
+    assert verdict.probe.pix_fmt == pix_fmt  # from the track's header: no frame is decoded
+    assert verdict.plan.steps == ("convert",) and not verdict.plan.copy_video
+    (upload,) = prepare_all(source, verdict.plan, tmp_path / "out")
+    assert upload.video_codec == "h264" and upload.frames == source_frames(source)
+    [part] = (tmp_path / "out").iterdir()
+    with av.open(str(part)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
 
 
 def test_an_animated_gif_becomes_a_silent_mp4(clip_factory: ClipFactory, tmp_path: Path) -> None:
