@@ -695,6 +695,9 @@ class _VideoEncoder(_Decoding):
         rotation = rotation_of(stream)
         if rotation:
             self.out_stream.set_display_rotation(rotation)  # kept as the source shows it
+        aspect = stream.sample_aspect_ratio
+        if aspect and aspect != 1:  # pixels that are not square (DV, HDV): the same shape
+            self.out_stream.codec_context.sample_aspect_ratio = aspect
         self.time_base = stream.time_base or Fraction(1, 90_000)
         start = max(writer.part.start_s, 0.0) + writer.origin
         self.offset = round(start / self.time_base)

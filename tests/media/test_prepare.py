@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -353,6 +354,22 @@ def test_h264_in_4_4_4_or_10_bits_goes_to_kling_as_8_bit_4_2_0(
     [part] = (tmp_path / "out").iterdir()
     with av.open(str(part)) as container:
         assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+
+
+def test_an_anamorphic_clip_keeps_its_shape_when_converted(tmp_path: Path) -> None:
+    # 1.5:1 pixels (a DV or HDV-style recording): 240×90 shows as 360×90.
+    source = write_video(
+        tmp_path / "wide.avi", 4.0, codec="mpeg4", fmt="avi", width=240, height=90,
+        sample_aspect_ratio=Fraction(3, 2),
+    )  # fmt: skip
+    verdict = check_clip(source)
+    assert verdict.ok and verdict.plan is not None and not verdict.plan.copy_video
+    prepare_all(source, verdict.plan, tmp_path / "out")
+    [part] = (tmp_path / "out").iterdir()
+    with av.open(str(part)) as container:
+        video = container.streams.video[0]
+        shown = video.width * (video.sample_aspect_ratio or 1) / video.height
+    assert shown == Fraction(360, 90)
 
 
 def test_an_animated_gif_becomes_a_silent_mp4(clip_factory: ClipFactory, tmp_path: Path) -> None:

@@ -79,9 +79,10 @@ def write_video(
     rotation: int | None = None,
     audio_expr: str | None = None,
     options: dict[str, str] | None = None,
+    sample_aspect_ratio: Fraction | None = None,
 ) -> Path:
     """A test picture in ``codec``/``fmt`` (and a sound from ``audio_expr``, AAC); ``options``
-    go to the muxer (e.g. ``output_ts_offset``)."""
+    go to the muxer (e.g. ``output_ts_offset``); ``sample_aspect_ratio`` makes it anamorphic."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", format=fmt, options=options or {}) as out:
         stream = out.add_stream(codec, rate=fps)
@@ -92,6 +93,8 @@ def write_video(
             stream.codec_context.options = {"preset": "ultrafast"}
         if rotation is not None:
             stream.set_display_rotation(rotation)
+        if sample_aspect_ratio is not None:
+            stream.codec_context.sample_aspect_ratio = sample_aspect_ratio
         audio: av.audio.stream.AudioStream | None = None
         if audio_expr is not None:
             made = out.add_stream("aac", rate=RATE)
