@@ -324,6 +324,7 @@ class JobRunner(Scheduler):
             token = self._busy.pop(job_id, None)
             if token is not None:
                 token.cancel()
+                self._leaving[job_id] = token  # it may be kept, or come back with Undo
             self._cancel_timer(job_id)
             self._start_after_check.discard(job_id)
             self._batch.discard(job_id)

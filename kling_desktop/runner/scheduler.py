@@ -105,6 +105,10 @@ class Scheduler(QObject):
         self._jobs = self._book.rows
         self._progress = self._book.progress
         self._busy: dict[int, CancelToken] = {}  # jobs with a worker in flight
+        # Removed jobs whose worker was still out (its token, cancelled): the store may keep
+        # the job (its paid request was being sent) or Undo bring it back; its worker's
+        # outcome then carries it on, or it is read again as stored — never resumed beside it.
+        self._leaving: dict[int, CancelToken] = {}
         # Scheduled actions (next poll, next slot try, ...): one timer for all of them.
         self._timers = Timers(
             lambda job_id: job_id in self._jobs and job_id not in self._busy, self
@@ -202,7 +206,7 @@ class Scheduler(QObject):
     def _resume_jobs(self, jobs: Iterable[Job]) -> None:
         now = self._clock()
         for job in jobs:
-            if job.id in self._busy:
+            if job.id in self._busy or job.id in self._leaving:
                 continue
             if job.requests and job.state is S.PARTS:
                 self._finish_when_done(job.id)
@@ -310,8 +314,8 @@ class Scheduler(QObject):
     ) -> None:
         """Run one step of a job on ``pool`` (one at a time per job); its outcome is carried
         out on this thread."""
-        if self._shutting_down or job_id in self._busy:
-            return
+        if self._shutting_down or job_id in self._busy or job_id in self._leaving:
+            return  # one worker per job (a removed job's goes on when that one ends)
         token = CancelToken()
         self._busy[job_id] = token
 
@@ -322,17 +326,22 @@ class Scheduler(QObject):
         def finished(result: Any) -> None:
             if self._busy.get(job_id) is token:
                 del self._busy[job_id]
+            back = self._back_after_leaving(job_id, token)
             self._store_errors.pop(job_id, None)
             if isinstance(result, Outcome):
                 self._carry_out(result)
-                return
-            if isinstance(result, Job):
+            elif isinstance(result, Job):
                 self._on_changed(result)
-            self._after_step(job_id)
+            if back:
+                self._schedule(job_id, 0.0, self._reload)
+            if not isinstance(result, Outcome):
+                self._after_step(job_id)
 
         def failed(exc: BaseException) -> None:
             if self._busy.get(job_id) is token:
                 del self._busy[job_id]
+            if self._back_after_leaving(job_id, token):
+                self._schedule(job_id, 0.0, self._reload)
             if job_id not in self._jobs or isinstance(exc, JobGone):
                 self._update_idle()
                 return  # removed while working: nothing left to report
@@ -346,6 +355,14 @@ class Scheduler(QObject):
 
         self._calls.call(pool, call, finished, failed)
         self._update_idle()
+
+    def _back_after_leaving(self, job_id: int, token: CancelToken) -> bool:
+        """The worker ``token`` was removed while out, and its job is listed again (kept by
+        the store, or Undo): True when it must be read again as stored now that it ended."""
+        if self._leaving.get(job_id) is not token:
+            return False
+        del self._leaving[job_id]
+        return job_id in self._jobs
 
     def _step_failed(self, job_id: int, exc: BaseException) -> None:
         """A step could not record its outcome (the database is locked, full or damaged), or

@@ -9,17 +9,25 @@ passing test that proves it.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kling_desktop.jobs import parts
-from kling_desktop.jobs.model import JobState
+from kling_desktop.jobs import parts, pipeline
+from kling_desktop.jobs.model import Job, JobState
 from tests.fixtures.media import ClipFactory
+from tests.fixtures.sim import wait_until
 from tests.jobs.conftest import Engine
 
 S = JobState
+
+
+def _stored(engine: Engine, job_id: int) -> Job:
+    job = engine.store.get(job_id)
+    assert job is not None
+    return job
 
 
 def _invariant(engine: Engine) -> None:
@@ -91,4 +99,46 @@ def test_a_strict_clip_of_takes_longer_than_the_longest_clip_setting_is_sent_whe
     job = engine.job(job_id)
     assert job.state is S.DONE, (job.state, job.error_message, job.warnings)
     assert engine.simulator.submit_count == engine.runner.paid_to_start(job_id) == 2
+    _invariant(engine)
+
+
+# -- BUG: Remove while the paid request is out made its answer "lost" ------------------------
+
+
+@pytest.mark.parametrize("answer", ["429", "accepted"])
+def test_remove_while_the_paid_request_is_out_waits_for_its_answer(
+    engine: Engine, clip: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """The row still shows "uploading" (the news of "submitting" is not handled yet) when
+    the user removes it; the store keeps it, its paid request being out. It was then
+    resumed as if nothing were running: a look-up for its task ran beside the request, found
+    nothing yet, and made it "uncertain" (its answer "lost") — and the real answer, a 429
+    that created nothing, was then ignored: the job stayed uncertain for good, only a new
+    paid job offered to finish it."""
+    go = threading.Event()
+    real = pipeline.submit
+
+    def submit(client: Any, job: Any) -> Any:
+        assert go.wait(30)
+        return real(client, job)
+
+    monkeypatch.setattr(pipeline, "submit", submit)
+    engine.simulator.scenario.transfer_bytes_per_s = 40_000  # the owner sees "uploading"
+    engine.simulator.scenario.submit_429 = 1 if answer == "429" else 0
+    [job_id] = engine.add(clip)
+    engine.wait_state(job_id, S.UPLOADING)
+    # The owner thread is busy meanwhile (no events handled): the request leaves.
+    assert wait_until(lambda: _stored(engine, job_id).state is S.SUBMITTING, 30)
+    assert engine.runner.job(job_id).state is S.UPLOADING  # its stale view
+    engine.runner.remove(job_id)
+    engine.qtbot.waitUntil(lambda: engine.runner.job(job_id) is not None, timeout=10_000)
+    # Nothing to wait for: what must not happen is a look-up beside the request (it ran
+    # at once, before). The request's worker is held, so the runner cannot settle.
+    engine.qtbot.wait(1000)
+    assert _stored(engine, job_id).state is S.SUBMITTING  # its answer is still coming
+    go.set()
+    job = engine.wait_state(job_id, S.DONE, S.FAILED, S.UNCERTAIN, timeout=60_000)
+    engine.settle()
+    assert job.state is S.DONE, (job.state, job.error_message)
+    assert engine.simulator.submit_count == 1
     _invariant(engine)
