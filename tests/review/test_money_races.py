@@ -142,3 +142,42 @@ def test_remove_while_the_paid_request_is_out_waits_for_its_answer(
     assert job.state is S.DONE, (job.state, job.error_message)
     assert engine.simulator.submit_count == 1
     _invariant(engine)
+
+
+# -- checked and found safe ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "submit_429",
+        "submit_500_after_create",
+        "submit_redirect_after_create",
+        "submit_400_nobody",
+        "drop_submit_response",
+        "submit_lost_other_client",
+    ],
+)
+def test_a_fault_on_the_submit_of_take_2_of_3_pays_each_take_once(
+    engine: Engine, clip_factory: ClipFactory, fault: str
+) -> None:
+    """Take 1 is with Kling when take 2's submit meets the fault: each take keeps its own
+    task (never another take's, never another client's), and nothing is paid twice."""
+    engine.settings.concurrency = 1
+    scenario = engine.simulator.scenario
+    scenario.task_seconds = 1.0
+    [job_id] = engine.add(clip_factory("v.mp4", 5.0), takes=3)
+    engine.qtbot.waitUntil(lambda: engine.simulator.submit_count >= 1, timeout=60_000)
+    setattr(scenario, fault, 1)
+    job = engine.wait_state(job_id, S.DONE, S.FAILED, S.UNCERTAIN, timeout=90_000)
+    engine.settle()
+    rows = engine.store.children(job_id)
+    _invariant(engine)
+    tasks = [r.task_id for r in rows if r.task_id is not None]
+    assert len(tasks) == len(set(tasks))
+    assert not set(tasks) & {t["id"] for t in engine.simulator.tasks() if t["foreign"]}
+    if fault == "submit_lost_other_client":  # ours never reached Kling: the user decides
+        assert [r.state for r in rows] == [S.DONE, S.UNCERTAIN, S.DONE]
+    else:
+        assert job.state is S.DONE, job.error_message
+        assert engine.simulator.submit_count == 3
