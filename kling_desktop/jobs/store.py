@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from kling_desktop.jobs import policy
-from kling_desktop.jobs.model import Job, JobOptions, JobState, check_transition
+from kling_desktop.jobs.model import (
+    IllegalTransition,
+    Job,
+    JobOptions,
+    JobState,
+    check_transition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +393,10 @@ class JobStore:
                     f"job {job_id}: {current.paid_submits} of {current.confirmed_requests} "
                     f"confirmed paid requests already sent (state {current.state.value})"
                 )
-            check_transition(job_id, current.state, JobState.SUBMITTING)
+            try:
+                check_transition(job_id, current.state, JobState.SUBMITTING)
+            except IllegalTransition as exc:  # moved on meanwhile (cancelled, put together)
+                raise SubmitNotAllowed(f"job {job_id}: it is {current.state.value} now") from exc
             return self._write(
                 current,
                 state=JobState.SUBMITTING,

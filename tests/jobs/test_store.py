@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kling_desktop.jobs.model import TRANSITIONS, IllegalTransition, JobOptions, JobState
-from kling_desktop.jobs.store import SCHEMA_VERSION, JobStore, StoreError
+from kling_desktop.jobs.store import SCHEMA_VERSION, JobStore, StoreError, SubmitNotAllowed
 
 
 def test_transition_is_visible_to_another_connection_at_once(tmp_path: Path) -> None:
@@ -57,6 +57,19 @@ def test_illegal_transition_is_refused_and_nothing_changes(tmp_path: Path) -> No
         store.transition(job.id, JobState.DONE)
     stored = store.get(job.id)
     assert stored is not None and stored.state is JobState.CHECKING
+
+
+def test_a_submit_on_a_job_that_moved_on_is_refused_as_not_sent(tmp_path: Path) -> None:
+    """Cancelled back to ready while its slot retry was on its way: the retry is told
+    "not sent" (nothing happens), not an illegal move shown as connection trouble."""
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    job = store.add(Path("/clips/a.mp4"), JobOptions())
+    store.transition(job.id, JobState.READY, duration_s=4.0)
+    store.update(job.id, confirmed_requests=1)  # "Add sound" was confirmed, then cancelled
+    with pytest.raises(SubmitNotAllowed, match="ready"):
+        store.begin_submit(job.id, 1.0)
+    stored = store.get(job.id)
+    assert stored is not None and stored.state is JobState.READY and stored.paid_submits == 0
 
 
 def test_remove_forgets_the_job(tmp_path: Path) -> None:
