@@ -74,7 +74,11 @@ class JobBook:
 
     def paid_to_start(self, job_id: int) -> int:
         job = self.rows.get(job_id)
-        return parts.paid_requests(job) if job is not None else 0
+        if job is None:
+            return 0
+        if job.requests and job.state is S.PARTS:  # some requests were cancelled back to ready
+            return sum(1 for r in self.requests_of(job_id) if r.state is S.READY)
+        return parts.paid_requests(job)
 
     # -- progress -------------------------------------------------------------------------
 

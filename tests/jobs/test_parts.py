@@ -276,3 +276,24 @@ def test_a_running_clip_says_its_count_first_then_the_part_furthest_behind() -> 
     assert book.progress_of(1, lambda: False).text == (
         "1 of 3 parts done · part 3: Waiting for a free slot"
     )
+
+
+def test_add_sound_on_a_clip_with_parts_cancelled_back_counts_only_those() -> None:
+    """The question counts what "Add sound" sends: the parts that are ready again."""
+    plan = Plan(45.0, tuple(Part(i, i * 15.0, (i + 1) * 15.0) for i in range(3)), ("split",))
+    clip = Job(id=1, input_path=Path("long.mp4"), state=JobState.PARTS, requests=6,
+               plan=plan.to_json(), options=JobOptions(takes=2))  # fmt: skip
+    states = [JobState.DONE, JobState.READY, JobState.PROCESSING] * 2
+    requests = [
+        Job(
+            id=2 + i,
+            input_path=Path("long.mp4"),
+            state=state,
+            parent_id=1,
+            part_index=i % 3,
+            take_index=i // 3,
+        )
+        for i, state in enumerate(states)
+    ]
+    book = JobBook([clip, *requests])
+    assert book.paid_to_start(1) == 2  # part 2 of each take, not 3 parts × 2 takes
