@@ -84,6 +84,16 @@ class Engine:
         self.store.close()
 
 
+def assert_paid_within_confirmed(engine: Engine) -> None:
+    """The money invariant: paid_submits ≤ confirmed_requests for every row, and the tasks
+    made at the service (not another client's) ≤ the requests confirmed."""
+    rows = engine.store.all()
+    for row in rows:
+        assert row.paid_submits <= row.confirmed_requests, row
+    ours = [t for t in engine.simulator.tasks() if not t["foreign"]]
+    assert len(ours) <= sum(r.confirmed_requests for r in rows)
+
+
 @pytest.fixture
 def engine(tmp_path: Path, simulator: Simulator, qtbot: QtBot) -> Iterator[Engine]:
     eng = Engine(tmp_path / "jobs.sqlite3", simulator, qtbot)

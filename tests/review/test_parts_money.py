@@ -18,7 +18,7 @@ from kling_desktop.cli import resolve as resolve_cli
 from kling_desktop.jobs.model import IllegalTransition, Job, JobState
 from kling_desktop.jobs.store import SubmitNotAllowed
 from tests.fixtures.media import ClipFactory
-from tests.jobs.conftest import Engine
+from tests.jobs.conftest import Engine, assert_paid_within_confirmed
 
 S = JobState
 
@@ -45,15 +45,6 @@ def _wait_requests(engine: Engine, clip_id: int, *states: S, timeout: int = 60_0
 
     engine.qtbot.waitUntil(there, timeout=timeout)
     return _stored_requests(engine, clip_id)
-
-
-def _invariant(engine: Engine) -> None:
-    """paid_submits ≤ confirmed_requests for every row; tasks at the service ≤ confirmed."""
-    rows = engine.store.all()
-    for row in rows:
-        assert row.paid_submits <= row.confirmed_requests, row
-    ours = [t for t in engine.simulator.tasks() if not t["foreign"]]
-    assert len(ours) <= sum(r.confirmed_requests for r in rows)
 
 
 def _one_uncertain_part(engine: Engine, clip_factory: ClipFactory, *, second: str) -> int:
@@ -91,7 +82,7 @@ def test_takes_changed_just_before_add_sound_pay_what_the_confirmation_showed(
     engine.qtbot.wait(300)
     engine.runner.start([job_id], paid={job_id: shown})  # what the user confirmed
     engine.settle()
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     paid = engine.simulator.submit_count
     assert paid <= shown
     job = engine.job(job_id)  # not sent: it stays ready and says why
@@ -159,7 +150,7 @@ def test_found_on_a_clip_goes_to_its_uncertain_part_not_to_a_part_that_never_lef
     )
     never_left, uncertain = _stored_requests(engine, job_id)
     print("never left:", never_left, "\nuncertain:", uncertain)
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert never_left.task_id is None  # it never sent anything: the task is not its
     assert uncertain.task_id == task["id"]
 
@@ -183,7 +174,7 @@ def test_resolve_resend_on_a_clip_pays_only_what_it_announces(
     engine.settle()
     paid = engine.simulator.submit_count - before
     print(f"announced: {announced.strip()!r}; paid {paid}")
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert "a new paid Kling job" in announced
     assert paid == 1
 
@@ -220,7 +211,7 @@ def test_after_a_remix_neither_the_clip_row_nor_its_new_request_can_pay_again(
     engine.settle(timeout=30_000)
     engine.qtbot.wait(500)
     engine.settle()
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert engine.simulator.submit_count == 1
     assert engine.job(job_id).state is S.DONE
 
@@ -243,7 +234,7 @@ def test_remove_and_undo_while_one_part_uploads_and_one_processes_pays_each_part
     job = engine.wait_state(job_id, S.DONE, S.FAILED, S.UNCERTAIN, timeout=60_000)
     engine.settle()
     assert job.state is S.DONE, job.error_message
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert engine.simulator.submit_count == 2
     for request in _stored_requests(engine, job_id):
         assert request.paid_submits == request.confirmed_requests == 1
@@ -273,7 +264,7 @@ def test_a_restart_at_each_step_of_a_clip_of_parts_pays_each_part_once(
     job = engine.wait_state(job_id, S.DONE, S.FAILED, timeout=60_000)
     engine.settle()
     assert job.state is S.DONE, job.error_message
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert engine.simulator.submit_count == 2
     for request in _stored_requests(engine, job_id):
         assert request.paid_submits == request.confirmed_requests == 1
@@ -302,7 +293,7 @@ def test_cancel_of_a_clip_while_a_part_is_submitting_sends_nothing_more(
     job = engine.wait_state(job_id, S.DONE, S.FAILED, timeout=60_000)
     engine.settle()
     assert job.state is S.DONE, job.error_message
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert engine.simulator.submit_count == 2
 
 
@@ -322,7 +313,7 @@ def test_one_task_list_for_many_jobs_never_gives_a_job_another_jobs_task(
     for job in jobs:
         assert job is not None and by_ref[job.reply_ref] == job.task_id
     assert engine.simulator.submit_count == 5
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
 
 
 def test_two_runners_on_one_job_list_both_starting_and_running_one_clip_pay_each_part_once(
@@ -358,7 +349,7 @@ def test_two_runners_on_one_job_list_both_starting_and_running_one_clip_pay_each
     finally:
         other.shutdown()
         other_store.close()
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert engine.simulator.submit_count == 2
     for request in _stored_requests(engine, job_id):
         assert request.paid_submits == request.confirmed_requests == 1
@@ -385,5 +376,5 @@ def test_a_clip_replaced_while_the_app_was_closed_pays_for_none_of_its_parts(
     )
     engine.settle()
     print([(r.part_index, r.state, r.error_code) for r in _stored_requests(engine, job_id)])
-    _invariant(engine)
+    assert_paid_within_confirmed(engine)
     assert engine.simulator.submit_count == 0  # nothing paid for a clip that is gone
