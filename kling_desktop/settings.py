@@ -34,7 +34,7 @@ class Settings:
 
     api_url: str = _setting(DEFAULT_API_URL, "API base URL")
     default_email: str = _setting("", "Default Kling account")
-    keep_original_sound: bool = _setting(False, "Keep the clip's original sound")
+    keep_original_sound: bool = _setting(False, "Keep original sound (Kling's own mix)")
     output_folder: str = _setting("", "Save results in (empty: next to the original clip)")
     prefer_clean_master: bool = _setting(True, "Prefer the clean (unwatermarked) master")
     poll_interval_s: float = _setting(20.0, "Seconds between status checks", minimum=2.0)
@@ -49,7 +49,10 @@ class Settings:
     notifications: bool = _setting(True, "Notify when a batch ends")
     # What the app makes of a clip on the computer (issues #12, #13); each job keeps its own.
     max_length_s: float = _setting(
-        300.0, "Longest clip, split into parts (seconds)", minimum=21.0, maximum=3600.0
+        300.0,
+        "Longest clip accepted (longer than 20 s: split into parts)",
+        minimum=21.0,
+        maximum=3600.0,
     )
     takes: int = _setting(1, "Takes per clip (each a paid Kling job)", minimum=1, maximum=4)
     sound_volume: float = _setting(1.0, "Kling's sound level", minimum=0.0, maximum=2.0)
@@ -57,10 +60,8 @@ class Settings:
     duck: bool = _setting(False, "Lower the clip's own sound while Kling's sound plays")
     duck_sound: bool = _setting(False, "Lower Kling's sound while the clip's own sound plays")
     keep_takes: bool = _setting(True, "Keep the other takes beside the result")
-    loudness_lufs: float = _setting(
-        0.0, "Loudness of the result (LUFS; 0: as made)", minimum=-70.0, maximum=0.0
-    )
-    export_audio: str = _setting("", "Also save the sound alone (wav, mp3; empty: no)")
+    loudness_lufs: float = _setting(0.0, "Loudness of the result", minimum=-70.0, maximum=0.0)
+    export_audio: str = _setting("", "Export sound")
 
     @classmethod
     def load(cls, path: Path) -> Settings:

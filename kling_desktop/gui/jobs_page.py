@@ -89,7 +89,6 @@ class JobsPage(QWidget):
         proxy: QSortFilterProxyModel,
         actions: WindowActions,
         *,
-        keep_original_sound: bool,
         exports: Sequence[str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -98,7 +97,6 @@ class JobsPage(QWidget):
         self.options = OptionsStrip(
             actions.add_clips_action,
             actions.add_sound_action,
-            keep_original_sound=keep_original_sound,
         )
         self.filter_bar = FilterBar(actions.filter_actions, actions.retry_all_action)
         self.table = JobTableView(model, proxy)

@@ -248,10 +248,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.demo_bar)
         outer.addWidget(self.message_bar)
 
-        self.jobs_page = page = JobsPage(
-            self.model, self.proxy, self.acts,
-            keep_original_sound=self.settings.keep_original_sound,
-        )  # fmt: skip
+        self.jobs_page = page = JobsPage(self.model, self.proxy, self.acts)
         # The parts the window wires (and tests reach) by their own names.
         self.drop_zone = page.drop_zone
         self.options = page.options
@@ -320,7 +317,6 @@ class MainWindow(QMainWindow):
         self.table.play_requested.connect(self.play_selected)
         self.table.toggle_requested.connect(self.toggle_play)
         self.account_combo.currentIndexChanged.connect(self._update_status)
-        self.options.keep_sound_check.toggled.connect(self._keep_sound_toggled)
         self.follower.connect_sound_actions(self.acts)
 
     # -- layout memory --------------------------------------------------------------------
@@ -353,17 +349,12 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is not self.jobs_page:
             self.stack.setCurrentWidget(self.jobs_page)
 
-    def _keep_sound_toggled(self, keep: bool) -> None:
-        """Remember the choice for next time."""
-        self.settings.keep_original_sound = keep
-        self.settings_saver.save()
-
     def current_options(self) -> JobOptions:
-        """The options a clip added now gets: the options row's, the Settings' defaults."""
+        """The options a clip added now gets: the chosen account, the Settings' defaults."""
         return new_clip_options(
             self.settings,
             email=self.account_combo.current_email(),
-            keep_original_sound=self.options.keep_sound_check.isChecked(),
+            keep_original_sound=self.settings.keep_original_sound,
             output_dir=self.settings.output_folder,
         )
 

@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from kling_desktop.gui.account_picker import AccountPicker
-from kling_desktop.jobs.model import JobOptions
 
 
 class OptionsStrip(QWidget):
-    """Account, "Keep original sound", and the two buttons that stand for their actions.
-
-    ``keep_sound_check.toggled`` says when the user changes the sound choice; the window
-    remembers it.
-    """
+    """The account new clips go to, and the two buttons that stand for their actions. (How
+    a clip sounds is chosen in the Sound panel, its defaults in Settings.)"""
 
     def __init__(
         self,
         add_clips: QAction,
         add_sound: QAction,
         *,
-        keep_original_sound: bool,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         account_label = QLabel(self.tr("Kling &account:"))
         self.account_combo = AccountPicker()
         account_label.setBuddy(self.account_combo)
-        self.keep_sound_check = QCheckBox(self.tr("Keep ori&ginal sound"))
-        self.keep_sound_check.setToolTip(
-            self.tr("Mix Kling's sound with the clip's own audio instead of replacing it")
-        )
-        self.keep_sound_check.setChecked(keep_original_sound)
-        self.keep_sound_check.setAccessibleName(self.tr("Keep original sound"))
         self.add_clips_button = QPushButton(add_clips.icon(), self.tr("Add clips…"))
         self.add_clips_button.setAccessibleName(self.tr("Add clips"))
         self.add_clips_button.setToolTip(add_clips.toolTip())
@@ -52,7 +41,6 @@ class OptionsStrip(QWidget):
         options.setSpacing(8)
         options.addWidget(account_label)
         options.addWidget(self.account_combo)
-        options.addWidget(self.keep_sound_check)
         options.addStretch(1)
         options.addWidget(self.add_clips_button)
         options.addWidget(self.add_sound_button)
@@ -61,18 +49,9 @@ class OptionsStrip(QWidget):
         """Its controls in Tab order."""
         return [
             self.account_combo,
-            self.keep_sound_check,
             self.add_clips_button,
             self.add_sound_button,
         ]
-
-    def job_options(self, output_dir: str) -> JobOptions:
-        """The options a clip added now gets."""
-        return JobOptions(
-            email=self.account_combo.current_email(),
-            keep_original_sound=self.keep_sound_check.isChecked(),
-            output_dir=output_dir,
-        )
 
     def show_ready(self, ready: int) -> None:
         """ "Add sound to 3 clips", or a plain "Add sound" greyed when nothing is ready."""

@@ -144,7 +144,6 @@ class SettingsDialog(QDialog):
         output_layout.addLayout(folder_row)
 
         self.prefer_clean_master = QCheckBox(label("prefer_clean_master"), self)
-        self.keep_original_sound = QCheckBox(label("keep_original_sound"), self)
         self.auto_start = QCheckBox(label("auto_start"), self)
         self.auto_start.setToolTip(
             self.tr(
@@ -170,7 +169,6 @@ class SettingsDialog(QDialog):
 
         general = QFormLayout()
         general.addRow(self.prefer_clean_master)
-        general.addRow(self.keep_original_sound)
         general.addRow(self.auto_start)
         general.addRow(self.notifications)
         general.addRow(label("poll_interval_s"), self.poll_interval)
@@ -285,6 +283,7 @@ class SettingsDialog(QDialog):
         self.duck.toggled.connect(lambda on: self.duck_sound.setChecked(False) if on else None)
         self.duck_sound.toggled.connect(lambda on: self.duck.setChecked(False) if on else None)
         self.keep_takes = QCheckBox(label("keep_takes"), box)
+        self.keep_original_sound = QCheckBox(label("keep_original_sound"), box)
         form = QFormLayout(box)
         for name, field in (
             ("max_length_s", self.max_length),
@@ -299,6 +298,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.duck)
         form.addRow(self.duck_sound)
         form.addRow(self.keep_takes)
+        form.addRow(self.keep_original_sound)
         return box
 
     def _percent(self, parent: QWidget) -> QSpinBox:

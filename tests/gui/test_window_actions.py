@@ -18,7 +18,6 @@ from kling_desktop.gui.job_texts import status_text
 from kling_desktop.gui.notify import Level
 from kling_desktop.jobs.model import Job, JobOptions, JobState
 from kling_desktop.runner.engine import BatchSummary, Progress
-from kling_desktop.settings import Settings
 from tests.gui.conftest import AnsweringInteractions, FakeWindowFactory
 
 pytestmark = pytest.mark.qt_log_ignore(
@@ -153,18 +152,12 @@ def test_options_go_with_the_dropped_clips(
     qtbot.waitUntil(lambda: window.account_combo.isEnabled())
     assert window.account_combo.currentData() == "demo@example.com"
     window.account_combo.setCurrentIndex(1)
-    window.options.keep_sound_check.setChecked(True)
+    window.settings.keep_original_sound = True  # Settings → New clips
     window.add_paths([clip])
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     _, (paths, options, start) = runner.calls[0]
     assert paths == [clip] and start is False
     assert options.email == "b@example.com" and options.keep_original_sound
-    # The sound choice is remembered for the next start.
-    settings_file = window.context.settings_file
-    assert settings_file is not None
-    qtbot.waitUntil(
-        lambda: settings_file.exists() and Settings.load(settings_file).keep_original_sound
-    )
 
 
 def test_add_clips_dialog_queues_the_chosen_files(

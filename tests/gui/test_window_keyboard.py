@@ -86,7 +86,6 @@ def test_tab_walks_drop_zone_options_list_preview_then_row_actions(
     expected = [
         window.drop_zone,
         window.account_combo,
-        window.options.keep_sound_check,
         window.options.add_clips_button,
         window.options.add_sound_button,
         window.filter_bar.buttons[next(iter(window.filter_bar.buttons))],  # "All", the one chosen
