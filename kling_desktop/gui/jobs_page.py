@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kling_desktop.gui import plurals
 from kling_desktop.gui.actions import RowButtons, WindowActions
@@ -141,6 +149,9 @@ class JobsPage(QWidget):
         bar = self.sound_scroll.verticalScrollBar().sizeHint().width()
         self.sound_scroll.setMinimumWidth(self.sound_panel.minimumSizeHint().width() + bar)
         self.sound_scroll.setMinimumHeight(self.fontMetrics().lineSpacing() * 6)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._show_focused)
         self.side = QSplitter(Qt.Orientation.Vertical)
         self.side.setObjectName("previewSide")
         self.side.addWidget(self._preview_placeholder)
@@ -218,6 +229,12 @@ class JobsPage(QWidget):
             *self.sound_panel.focus_widgets(),
             *self.row_buttons.buttons,
         ]
+
+    def _show_focused(self, _old: QWidget | None, now: QWidget | None) -> None:
+        """The sound options scroll in a short window: a control the keyboard reaches (Tab
+        from the preview, Ctrl+L) is scrolled into view, not left under the player."""
+        if now is not None and self.sound_panel.isAncestorOf(now):
+            self.sound_scroll.ensureWidgetVisible(now)
 
     def focus_sound_panel(self) -> None:
         """Sound → Sound options (Ctrl+L): the keyboard goes to the first control that may

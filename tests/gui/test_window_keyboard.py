@@ -189,6 +189,22 @@ def test_each_alt_letter_of_the_window_leads_to_one_place(
     assert len(owners) >= 15  # the menus and the options do have their letters
 
 
+def test_a_sound_option_the_keyboard_reaches_is_scrolled_into_view(
+    qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
+) -> None:
+    window, _done = _window_with_a_result(qtbot, fake_window, clip_factory)
+    window.select_job(2)  # ready: every option is on show, more than fit a short window
+    window.resize(900, 600)
+    page = window.jobs_page
+    qtbot.waitUntil(lambda: page.sound_scroll.verticalScrollBar().maximum() > 0)
+    controls = [w for w in page.sound_panel.focus_widgets() if w.isEnabled()]
+    controls[-1].setFocus(Qt.FocusReason.TabFocusReason)  # the last: scrolled to the end
+    qtbot.waitUntil(lambda: not controls[-1].visibleRegion().isEmpty())
+    window.acts.sound_options_action.trigger()  # Ctrl+L: the first option
+    assert controls[0].hasFocus()
+    qtbot.waitUntil(lambda: not controls[0].visibleRegion().isEmpty())
+
+
 def test_escape_in_the_list_is_cancel_and_nothing_else(
     qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
 ) -> None:
