@@ -177,7 +177,8 @@ class SoundPanel(QGroupBox):
         self.takes_spin.setToolTip(
             self.tr("Kling makes this many takes to choose from; each take is a paid Kling job")
         )
-        self.takes_note = QLabel(self.tr("paid jobs"), self)
+        self.takes_note = QLabel(self)
+        self._parts = 1  # paid requests per take of the clips shown (a long clip: its parts)
         self.keep_check = QCheckBox(self.tr("Keep original sound (Kling's &mix)"), self)
         self.keep_check.setAccessibleName(self.tr("Keep original sound (Kling's own mix)"))
         self._keep_tip = self.tr(
@@ -222,6 +223,7 @@ class SoundPanel(QGroupBox):
             lambda _i: self._emit(export_audio=self.export_combo.currentData())
         )
         self.takes_spin.valueChanged.connect(lambda n: self._emit(takes=n))
+        self.takes_spin.valueChanged.connect(lambda _n: self._count_paid())
         self.keep_check.toggled.connect(self._keep_toggled)
         # A spin box's own text field is what the keyboard (and a screen reader) lands on.
         for spin in (self.sound_level.spin, self.original_level.spin, self.loudness_spin,
@@ -274,9 +276,16 @@ class SoundPanel(QGroupBox):
         """Show the options of ``jobs`` (the first one's values) and allow what may change."""
         allowed: frozenset[str] = frozenset().union(*(editable(j) for j in jobs))
         options = jobs[0].options if jobs else JobOptions()
+        self._parts = sum(_parts_of(job) for job in jobs) or 1
         self._fill(options)
         self._allow(allowed, options)
+        self._count_paid()
         self.heading.setText(self._heading(jobs, allowed))
+
+    def _count_paid(self) -> None:
+        """Beside Takes: what "Add sound" would cost (takes × parts, for the clips shown)."""
+        paid = self._parts * self.takes_spin.value()
+        self.takes_note.setText(self.tr("= %n paid Kling job(s)", "", paid))
 
     def _fill(self, options: JobOptions) -> None:
         self._filling = True
@@ -372,3 +381,9 @@ class SoundPanel(QGroupBox):
 
     def _keep_toggled(self, keep: bool) -> None:
         self._emit(keep_original_sound=keep)
+
+
+def _parts_of(job: Job) -> int:
+    """Paid requests per take for ``job``: its plan's parts (1 for a clip sent whole)."""
+    plan = parts.plan_of(job)
+    return plan.paid_jobs if plan is not None and plan.ok else 1

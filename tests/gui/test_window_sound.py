@@ -363,3 +363,22 @@ def test_ducking_either_way_and_keeping_takes_from_the_panel(qtbot: QtBot) -> No
     shown = job.replace(options=JobOptions(duck_sound=True, keep_takes=False))
     panel.show_jobs([shown])
     assert panel.duck_combo.currentIndex() == 2 and not panel.keep_takes_check.isChecked()
+
+
+def test_beside_takes_the_panel_counts_the_paid_jobs(qtbot: QtBot) -> None:
+    from kling_desktop.gui.sound_panel import SoundPanel
+    from kling_desktop.media.prepare import Part, Plan
+
+    panel = SoundPanel(("wav",))
+    qtbot.addWidget(panel)
+    whole = Job(id=1, input_path=Path("/c.mp4"), state=JobState.READY, plan=whole_clip_plan(8.0))
+    panel.show_jobs([whole])
+    assert panel.takes_note.text() == "= 1 paid Kling job"
+    three = Plan(45.0, tuple(Part(i, i * 15.0, (i + 1) * 15.0) for i in range(3)), ("split",))
+    long = Job(id=2, input_path=Path("/l.mp4"), state=JobState.READY, plan=three.to_json())
+    panel.show_jobs([long])
+    assert panel.takes_note.text() == "= 3 paid Kling jobs"
+    panel.takes_spin.setValue(2)
+    assert panel.takes_note.text() == "= 6 paid Kling jobs"
+    panel.show_jobs([whole, long])  # both clips: 1 + 3 parts, one take each (the first's)
+    assert panel.takes_note.text() == "= 4 paid Kling jobs"
