@@ -22,9 +22,11 @@ class RunnerNews(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self._w = window
+        self._done: set[int] = set()  # jobs last seen done (a remix changes them, still done)
 
     def connect_to(self) -> None:
         w, runner = self._w, self._w.runner
+        self._done = {job.id for job in runner.jobs() if job.state is JobState.DONE}
         runner.job_added.connect(self.jobs_changed)
         runner.files_added.connect(self.files_added)
         runner.job_changed.connect(self.jobs_changed)
@@ -51,11 +53,17 @@ class RunnerNews(QObject):
         if not isinstance(changed, Job):
             return
         self._note_request_outcome(changed)
+        became_done = changed.state is JobState.DONE and changed.id not in self._done
+        if changed.state is JobState.DONE:
+            self._done.add(changed.id)
+        else:
+            self._done.discard(changed.id)
         selected = w.selected_jobs()
         if len(selected) == 1 and selected[0].id == changed.id:
             w.sound.follow()  # what may change now (sent, done)
-            if changed.state is JobState.DONE:
-                # The clip the user is looking at just got its sound: show the result.
+            if became_done:
+                # The clip the user is looking at just got its sound: show the result. (A
+                # remix of a done clip leaves the version on show to the remix's news.)
                 w.preview_selected()
 
     def progress_changed(self, job_id: int, progress: Progress) -> None:

@@ -139,5 +139,11 @@ class SelectionFollower(QObject):
             return
         preview = self._w.preview
         position, playing = preview.player.position, preview.player.playing
+        # The version on show stays on show (every take is remixed, the original unchanged).
+        shown_take, on_original = preview.current_take(), preview.current() == preview.ORIGINAL
         preview.show_job(result_of(job), job.input_path, takes_of(job), job.options.take)
+        if on_original:
+            preview.switch_to(preview.ORIGINAL)
+        elif shown_take is not None and shown_take != job.options.take:
+            preview.switch_to_take(shown_take)
         preview.resume_at(position, playing=playing)

@@ -216,6 +216,14 @@ def test_two_takes_keys_switch_what_plays_and_use_this_take_pays_nothing(
     qtbot.waitUntil(lambda: preview.result_button.accessibleName() == "Take 2 (result)")
     assert "Take 2 of 2 is the result" in _message(window, done.id)
 
+    # A level changed while take 1 is on show: every take is remixed, take 1 stays on show.
+    QTest.keyClick(table, Qt.Key.Key_1)
+    assert preview.current_take() == 0
+    with qtbot.waitSignal(window.sound.remixed, timeout=TIMEOUT_MS):
+        window.jobs_page.sound_panel.sound_level.slider.setValue(70)
+    assert preview.current_take() == 0
+    assert len(simulator.tasks()) == tasks and simulator.submit_count == 2
+
 
 # -- on a stand-in runner ------------------------------------------------------------------
 
