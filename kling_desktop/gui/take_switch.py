@@ -126,6 +126,9 @@ class SourceSwitch(QWidget):
             if several
             else self.tr("Play the clip with Kling's new sound")
         )
+        # The takes stay in take order: the result's button takes its take's place.
+        self._row.removeWidget(self.result_button)
+        self._row.insertWidget(result_take if several else 0, self.result_button)
         if several and self._second.isHidden():
             self._second_row.insertWidget(0, self.original_button)
         elif not several and not self._second.isHidden():

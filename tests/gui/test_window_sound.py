@@ -390,3 +390,21 @@ def test_beside_takes_the_panel_counts_the_paid_jobs(qtbot: QtBot) -> None:
     assert panel.takes_note.text() == "= 6 paid Kling jobs"
     panel.show_jobs([whole, long])  # both clips: 1 + 3 parts, one take each (the first's)
     assert panel.takes_note.text() == "= 4 paid Kling jobs"
+
+
+def test_the_take_buttons_stay_in_take_order_whichever_is_the_result(qtbot: QtBot) -> None:
+    from kling_desktop.gui.take_switch import SourceSwitch
+
+    switch = SourceSwitch()
+    qtbot.addWidget(switch)
+    switch.show()
+    for result_take in (1, 2, 0):
+        switch.set_versions(result=True, original=True, takes=[True] * 3, result_take=result_take)
+        qtbot.waitUntil(lambda: switch.result_button.isVisible())
+        layout = switch.layout()
+        assert layout is not None
+        layout.activate()  # the row laid out now, not at the next event
+        shown = [b for b in (switch.result_button, *switch.take_buttons) if b.isVisible()]
+        in_row = [b.text() for b in sorted(shown, key=lambda b: b.geometry().x())]
+        expected = [f"Take {k + 1}" + (" ✓" if k == result_take else "") for k in range(3)]
+        assert in_row == expected
