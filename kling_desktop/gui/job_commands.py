@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QStatusBar, QWidget
 
@@ -35,6 +35,9 @@ UNDO_DEPTH = 20
 
 class JobCommands(QObject):
     """The actions on the selected jobs (``selected``) and on the whole list (``jobs``)."""
+
+    #: Undo is bringing these jobs back (ids): the window selects them when they are.
+    restoring = Signal(list)
 
     def __init__(
         self,
@@ -299,6 +302,7 @@ class JobCommands(QObject):
             return
         jobs = self._removed.pop()
         self._actions.label_undo(self._removed[-1] if self._removed else None)
+        self.restoring.emit([job.id for job in jobs])
         self.safely(self._runner.restore, jobs)
         self._messages.show_message(
             self.tr("%1 back in the list.").replace("%1", quoted(jobs[0].name))

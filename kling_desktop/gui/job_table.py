@@ -8,6 +8,7 @@ delegate is in :mod:`job_delegate`, the view in :mod:`job_view`.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Callable
 from pathlib import Path
@@ -302,9 +303,11 @@ class JobTableModel(QStandardItemModel):
         if job.id in self._jobs:
             self._on_changed(job)
             return
-        row = len(self._ids)
-        self._ids.append(job.id)
-        self._rows[job.id] = row
+        # In id order: a job brought back by Undo returns to its place, a new one goes last.
+        row = bisect.bisect(self._ids, job.id)
+        self._ids.insert(row, job.id)
+        for later in range(row, len(self._ids)):
+            self._rows[self._ids[later]] = later
         self._jobs[job.id] = job
         self._progress[job.id] = self._runner.progress(job.id)
         items = []
@@ -312,7 +315,7 @@ class JobTableModel(QStandardItemModel):
             item = QStandardItem()
             item.setFlags(_CELL_FLAGS)
             items.append(item)
-        self.appendRow(items)
+        self.insertRow(row, items)
         self._request_thumbnail(job)
         self._update_clock(job.id)
 

@@ -95,6 +95,20 @@ class JobTableView(QTableView):
         self._repaint.setSingleShot(True)
         self._repaint.timeout.connect(self._draw_held)
         model.shown_rows = self.shown_source_rows
+        # Remove takes the selected rows away; the keyboard's place (the current row, which
+        # Qt moves to a neighbour) becomes the selection, so Delete again removes the next.
+        proxy.rowsRemoved.connect(
+            lambda *_: QTimer.singleShot(0, self, self._select_current_if_none)
+        )
+
+    def _select_current_if_none(self) -> None:
+        current = self.currentIndex()
+        if current.isValid() and not self.selectionModel().hasSelection():
+            self.selectionModel().select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def set_menu_actions(self, actions: list[QAction | None]) -> None:
         """What a right click on a row offers (None: a separator)."""

@@ -23,6 +23,7 @@ class RunnerNews(QObject):
         super().__init__(window)
         self._w = window
         self._done: set[int] = set()  # jobs last seen done (a remix changes them, still done)
+        self._back: set[int] = set()  # jobs Undo is bringing back, to select when they are
 
     def connect_to(self) -> None:
         w, runner = self._w, self._w.runner
@@ -35,6 +36,7 @@ class RunnerNews(QObject):
         runner.batch_finished.connect(self.batch_finished)
         runner.connection_changed.connect(self.connection_changed)
         runner.store_trouble.connect(w.commands.store_trouble)
+        w.commands.restoring.connect(self._back.update)
         w.proxy.rowsInserted.connect(self.jobs_changed)
         w.proxy.rowsRemoved.connect(self.jobs_changed)
         w.model.dataChanged.connect(self.rows_changed)
@@ -53,6 +55,9 @@ class RunnerNews(QObject):
         if not isinstance(changed, Job):
             return
         self._note_request_outcome(changed)
+        if changed.id in self._back:  # back in the list (Undo): where the user left it
+            self._back.clear()
+            w.select_job(changed.id)
         became_done = changed.state is JobState.DONE and changed.id not in self._done
         if changed.state is JobState.DONE:
             self._done.add(changed.id)

@@ -382,8 +382,11 @@ def test_removing_running_or_finished_jobs_asks_and_undo_brings_them_back(
     assert window.model.row_of(DONE.id) >= 0 and runner.job(DONE.id) is not None  # declined
 
     interactions.remove_answer = True
+    places = {job.id: window.model.row_of(job.id) for job in ALL}
     QTest.keyClick(window.table, Qt.Key.Key_Delete)
     assert window.model.row_of(DONE.id) == -1 and window.model.row_of(PROCESSING.id) == -1
+    # The keyboard keeps its place: a neighbour is selected, Delete again would remove it.
+    qtbot.waitUntil(lambda: len(window.selected_jobs()) == 1)
     assert runner.job(DONE.id) is None
     assert window.message_bar.text == "Removed 2 clips from the list."
     assert window.acts.undo_action.isEnabled()
@@ -395,6 +398,9 @@ def test_removing_running_or_finished_jobs_asks_and_undo_brings_them_back(
     qtbot.waitUntil(lambda: window.model.row_of(DONE.id) >= 0)
     assert window.model.row_of(PROCESSING.id) >= 0
     assert not window.acts.undo_action.isEnabled()
+    # Back where they were, and selected.
+    assert {job.id: window.model.row_of(job.id) for job in ALL} == places
+    qtbot.waitUntil(lambda: bool({j.id for j in window.selected_jobs()} & {DONE.id, PROCESSING.id}))
 
 
 def test_the_remove_question_says_kling_still_charges_running_jobs() -> None:
