@@ -230,11 +230,24 @@ class JobsPage(QWidget):
             *self.row_buttons.buttons,
         ]
 
-    def _show_focused(self, _old: QWidget | None, now: QWidget | None) -> None:
+    def _show_focused(self, old: QWidget | None, now: QWidget | None) -> None:
         """The sound options scroll in a short window: a control the keyboard reaches (Tab
-        from the preview, Ctrl+L) is scrolled into view, not left under the player."""
-        if now is not None and self.sound_panel.isAncestorOf(now):
+        from the preview, Ctrl+L) is scrolled into view, not left under the player. And the
+        video's own surface (a native window inside the preview) takes the keyboard as it
+        opens, where Tab never leads: it goes back where it was, or to the list."""
+        if now is None:
+            return
+        if self.sound_panel.isAncestorOf(now):
             self.sound_scroll.ensureWidgetVisible(now)
+            return
+        video = getattr(self._preview, "video", None)
+        if video is None or now is video or not video.isAncestorOf(now):
+            return
+        if old is not None and self.isAncestorOf(old):
+            old.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            start = self.table if self._model.rowCount() else self.drop_zone
+            start.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def focus_sound_panel(self) -> None:
         """Sound → Sound options (Ctrl+L): the keyboard goes to the first control that may

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -434,11 +434,21 @@ class MainWindow(QMainWindow):
         else:
             page = self.jobs_page
         self.stack.setCurrentWidget(page)
+        if page is self.jobs_page and self._focus_unplaced(has_jobs):
+            # The keyboard starts in the list (or, while it is empty, on the drop zone,
+            # where Enter chooses clips), not nowhere; the first clips take it to the list.
+            (self.table if has_jobs else self.drop_zone).setFocus(Qt.FocusReason.OtherFocusReason)
         self.drop_zone.set_compact(has_jobs)
         self.table.fit_account_column()
         self._update_actions()
         self._update_details()
         self._update_status()
+
+    def _focus_unplaced(self, has_jobs: bool) -> bool:
+        """No control of the window has the keyboard yet (or only the empty list's drop
+        zone, now that there are clips)."""
+        focus = self.focusWidget()
+        return focus is None or (has_jobs and focus is self.drop_zone)
 
     def _update_actions(self) -> None:
         self.follower.update_actions()

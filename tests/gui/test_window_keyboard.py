@@ -205,6 +205,18 @@ def test_a_sound_option_the_keyboard_reaches_is_scrolled_into_view(
     qtbot.waitUntil(lambda: not controls[0].visibleRegion().isEmpty())
 
 
+def test_the_keyboard_starts_in_the_list_or_on_the_empty_drop_zone(
+    qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
+) -> None:
+    ready = Job(id=1, input_path=clip_factory("a.mp4", 3.0), state=JobState.READY)
+    window, _runner = fake_window(jobs=(ready,))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    qtbot.waitUntil(lambda: window.focusWidget() is window.table)
+    empty, _ = fake_window()
+    qtbot.waitUntil(lambda: empty.stack.currentWidget() is empty.jobs_page)
+    qtbot.waitUntil(lambda: empty.focusWidget() is empty.drop_zone)
+
+
 def test_escape_in_the_list_is_cancel_and_nothing_else(
     qtbot: QtBot, fake_window: FakeWindowFactory, clip_factory: ClipFactory
 ) -> None:
