@@ -20,10 +20,13 @@ from kling_desktop.media import extensions
 from kling_desktop.media.prepare import DEFAULT_MAX_LENGTH_S, Plan, plan_clip
 from kling_desktop.media.probe import NOT_VIDEO, UNREADABLE, ProbeError, ProbeResult, probe
 from kling_desktop.media.rules import (
+    ASSET_PAGE_CAP_S,
     FIXED_BY_PREPARING,
+    MAX_DURATION_S,
     Problem,
     Severity,
     evaluate,
+    format_seconds,
     problem_from_error,
 )
 
@@ -136,9 +139,25 @@ def _after_preparing(
     for problem in evaluate(_as_uploaded(result, plan)):
         fixed = problem.code in FIXED_BY_PREPARING and problem.code not in seen
         if fixed and problem.severity is Severity.WARNING:
-            kept.append(problem)
+            kept.append(_of_the_parts(problem, plan))
     kept.sort(key=lambda p: p.severity is not Severity.BLOCKING)
     return tuple(kept)
+
+
+def _of_the_parts(problem: Problem, plan: Plan) -> Problem:
+    """A length warning judged on a split clip's longest upload says so: it is about each
+    part, not the clip."""
+    if problem.code != "over_asset_page_cap" or plan.paid_jobs < 2:
+        return problem
+    longest = max(part.length_s for part in plan.parts)
+    return replace(
+        problem,
+        message=(
+            f"Each of its {plan.paid_jobs} parts is up to {format_seconds(longest)} long, more "
+            f"than the {ASSET_PAGE_CAP_S:g} s the upload page mentions. Add-sound takes up to "
+            f"{MAX_DURATION_S:g} s, but whether uploads this long are accepted is unconfirmed."
+        ),
+    )
 
 
 def _as_uploaded(result: ProbeResult, plan: Plan) -> ProbeResult:

@@ -140,7 +140,7 @@ class Plan:
             return ""
         alone = len(self.steps) == 1
         words = {
-            "convert": "converted to MP4" if alone else "converted",
+            "convert": "converted to MP4 for the upload" if alone else "converted",
             "split": f"split into {len(self.parts)} parts",
             "extend": f"extended to {MIN_DURATION_S:g} s",
             "shrink": "made smaller for the upload" if alone else "made smaller",

@@ -164,7 +164,8 @@ def test_the_line_says_the_plan_and_the_paid_jobs(
     assert code == 0
     assert out.startswith(
         f"! {long} — 45.0 s, 1280×720, WebM: will be converted and split into 3 parts "
-        "(3 paid jobs). 15.0 s is longer than the 10 s the upload page mentions."
+        "(3 paid jobs). Each of its 3 parts is up to 15.0 s long, more than the 10 s the "
+        "upload page mentions."
     )
     code, out, _ = check(capsys, long, strict=True)
     assert code == 1 and out.startswith(f"✗ {long}: WebM files are not accepted")

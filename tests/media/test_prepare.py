@@ -238,7 +238,7 @@ def test_a_heavy_long_clip_is_split_and_shrunk() -> None:
 @pytest.mark.parametrize(
     ("steps", "phrase"),
     [
-        (("convert",), "will be converted to MP4"),
+        (("convert",), "will be converted to MP4 for the upload"),
         (("shrink",), "will be made smaller for the upload"),
         (("convert", "split"), "will be converted and split into 3 parts"),
         (("convert", "extend"), "will be converted and extended to 3 s"),
