@@ -259,10 +259,14 @@ class JobTableModel(QStandardItemModel):
         if job.requests and job.state.is_active:
             return self.parts_text(job)
         if job.state is JobState.READY:  # what happens first, then the check's warnings
-            texts = [plan_sentence(job, self._runner.paid_to_start(job.id)), message_text(job)]
+            texts = [plan_sentence(job, self.paid_to_start(job.id)), message_text(job)]
         else:
             texts = [message_text(job), takes_line(job)]
         return " · ".join(text for text in texts if text)
+
+    def paid_to_start(self, job_id: int) -> int:
+        """Paid Kling jobs "Add sound" starts for this ready clip."""
+        return self._runner.paid_to_start(job_id)
 
     def detail_lines(self, job: Job) -> list[str]:
         """What the details under the list (and a row's tooltip) say beyond the status."""

@@ -325,5 +325,12 @@ class JobsPage(QWidget):
         # Where its result is; what preparing it does; where each of its parts is.
         lines.extend(html.escape(line, quote=False) for line in self._model.detail_lines(job))
         if job.state is JobState.READY:
-            lines.append(self.tr("Ready. Nothing is sent until you press Add sound."))
+            paid = self._model.paid_to_start(job.id)
+            lines.append(
+                self.tr(
+                    "Ready. Nothing is sent until you press Add sound (%n paid Kling job(s)).",
+                    "",
+                    paid,
+                )
+            )
         self.details.setText("<br>".join(lines))

@@ -144,8 +144,12 @@ def _why_more_jobs(shapes: Sequence[tuple[int, int]], clips: int) -> str:
     with_takes = [take for _, take in shapes if take > 1]
     if len(takes) == 1 and clips > 1:
         phrases.append(
-            QCoreApplication.translate(
-                "Dialogs", "%n clip(s) with %1 takes each", "", len(with_takes)
+            (
+                tr("one clip has %1 takes")
+                if len(with_takes) == 1
+                else QCoreApplication.translate(
+                    "Dialogs", "%n clip(s) have %1 takes each", "", len(with_takes)
+                )
             ).replace("%1", str(takes[0]))
         )
     elif len(takes) == 1:

@@ -572,3 +572,14 @@ def test_a_clip_dropped_twice_before_its_job_exists_is_held_back(
     assert interactions.duplicates[-1][0].reason is Reason.IN_LIST
     assert window.session.pending_files == [clip]
     assert not [c for c in runner.calls if c[0] == "add_files"]
+
+
+def test_the_question_says_why_there_are_more_paid_jobs_than_clips() -> None:
+    from kling_desktop.gui.paid_questions import _why_more_jobs
+
+    # (parts, takes) per clip
+    assert _why_more_jobs([(3, 1), (1, 2), (1, 1)], 3) == (
+        "one clip is split into 3 parts; one clip has 2 takes"
+    )
+    assert _why_more_jobs([(1, 2), (1, 2)], 2) == "2 clips have 2 takes each"
+    assert _why_more_jobs([(3, 2)], 1) == "it is split into 3 parts; takes ×2"

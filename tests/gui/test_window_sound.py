@@ -94,6 +94,7 @@ def test_a_45_s_clip_is_three_parts_three_paid_jobs_and_plays_when_done(
     assert _message(window, job.id).startswith("Will be split into 3 parts · 3 paid Kling jobs")
     window.select_job(job.id)
     assert "Will be split into 3 parts" in window.details.text()
+    assert "until you press Add sound (3 paid Kling jobs)." in window.details.text()
 
     seen: list[str] = []  # what the row said about its parts while they ran
     window.model.dataChanged.connect(lambda *_: seen.append(_message(window, job.id)))
