@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from kling_desktop.gui.desktop import open_folder
 from kling_desktop.paths import app_paths
@@ -93,6 +93,18 @@ class ToolDialogs(QObject):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
         buttons.rejected.connect(dialog.reject)
         layout = QVBoxLayout(dialog)
+        if demo:
+            note = QLabel(
+                self.tr(
+                    "You are in the demo: its account is simulated and not listed here. The "
+                    "token you save here is your real useapi.net token, used once you leave "
+                    "the demo (File → Leave the demo)."
+                ),
+                dialog,
+            )
+            note.setObjectName("demoAccountsNote")
+            note.setWordWrap(True)
+            layout.addWidget(note)
         layout.addWidget(pane)
         layout.addWidget(buttons)
         pane.token_changed.connect(self.token_changed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from kling_desktop.accounts.vault import Vault
@@ -61,6 +62,14 @@ def test_demo_runs_a_sample_clip_to_done_apart_from_real_jobs(
             timeout=TIMEOUT_MS,
         )
         assert player.has_audio
+
+        # Accounts and token in the demo: it says the demo's account is not the user's.
+        window.open_accounts()
+        dialog = window.tools.accounts_dialog
+        assert dialog is not None
+        note = dialog.findChild(QLabel, "demoAccountsNote")
+        assert note is not None and "You are in the demo" in note.text()
+        dialog.reject()
     finally:
         with qtbot.waitSignal(window.closed):
             window.close()
