@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QUrl
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QStyle, QToolButton, QWidget
 
@@ -316,11 +316,30 @@ def build_menus(
 
 
 def _preview_keys() -> list[Shortcut]:
-    """The preview's own keys, for the shortcut list (the preview is imported late)."""
+    """The list's and the preview's own keys, for the shortcut list (the preview is
+    imported late)."""
     with plurals.suspended():  # importing it loads QtMultimedia
         from kling_desktop.gui.preview import keyboard_keys
 
-    return keyboard_keys()
+    return [*_list_keys(), *keyboard_keys()]
+
+
+def _list_keys() -> list[Shortcut]:
+    def keys(*names: str) -> str:
+        native = QKeySequence.SequenceFormat.NativeText
+        return " / ".join(QKeySequence(name).toString(native) for name in names)
+
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("JobTableView", text)
+
+    group = tr("The list (when it has the focus)")
+    return [
+        Shortcut(group, tr("Play the selected clip (its result, else the original)"), "Enter"),
+        Shortcut(group, tr("Play or pause"), keys("Space")),
+        Shortcut(group, tr("Previous or next clip"), keys("Up", "Down")),
+        Shortcut(group, tr("First or last clip"), keys("Home", "End")),
+        Shortcut(group, tr("Select several"), keys("Shift+Up", "Shift+Down")),
+    ]
 
 
 class RowButtons(QWidget):

@@ -63,7 +63,11 @@ def keyboard_keys() -> list[Shortcut]:
         Shortcut(group, tr("Back or forward 5 seconds (position)"), keys("PgUp", "PgDown")),
         Shortcut(group, tr("Start or end (position)"), keys("Home", "End")),
         Shortcut(group, tr("Softer or louder (volume)"), keys("Down", "Up")),
-        Shortcut(group, tr("With sound (result), takes or Original"), keys("Left", "Right")),
+        Shortcut(
+            group,
+            tr("On the With sound / Take / Original buttons: the next or previous one"),
+            keys("Left", "Right"),
+        ),
         Shortcut(group, tr("Next or previous control"), keys("Tab", "Shift+Tab")),
     ]
 

@@ -103,6 +103,10 @@ def test_the_window_lists_every_key_it_has(qtbot: QtBot, fake_window: FakeWindow
     assert ("Help", "Keyboard shortcuts", _keys("F1")) in rows
     # The preview's own keys (not actions) are listed too.
     assert any(group.startswith("Preview") and keys == _keys("Space") for group, _n, keys in rows)
+    # And the list's: Enter plays, Home/End go to the first and last clip.
+    in_list = {name: keys for group, name, keys in rows if group.startswith("The list")}
+    assert in_list["First or last clip"] == f"{_keys('Home')} / {_keys('End')}"
+    assert "Enter" in in_list["Play the selected clip (its result, else the original)"]
     dialog.close()
 
 
