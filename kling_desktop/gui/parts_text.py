@@ -101,8 +101,8 @@ def breakdown(clip: Job, requests: Sequence[Job], progress_of: Callable[[int], P
 
 def parts_line(clip: Job, requests: Sequence[Job], progress_of: Callable[[int], Progress]) -> str:
     """The details of a clip of parts while it runs: "3 parts: Part 1 ✓ · Part 2 …"."""
-    if not requests:
-        return ""
+    if not requests or (len(requests) == 1 and clip.state is S.DONE):
+        return ""  # one request, done: "1 part: Part 1 ✓" says nothing the status does not
     return f"{count_text(clip, requests)}: {breakdown(clip, requests, progress_of)}"
 
 

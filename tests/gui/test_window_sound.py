@@ -409,3 +409,14 @@ def test_the_take_buttons_stay_in_take_order_whichever_is_the_result(qtbot: QtBo
         in_row = [b.text() for b in sorted(shown, key=lambda b: b.geometry().x())]
         expected = [f"Take {k + 1}" + (" ✓" if k == result_take else "") for k in range(3)]
         assert in_row == expected
+
+
+def test_a_done_clip_of_one_request_has_no_parts_line() -> None:
+    from kling_desktop.gui.parts_text import parts_line
+
+    clip = Job(id=1, input_path=Path("/c.mp4"), state=S.DONE, requests=1,
+               plan=whole_clip_plan(8.0))  # fmt: skip
+    request = Job(id=2, input_path=Path("/c.mp4"), state=S.DONE, parent_id=1)
+    assert parts_line(clip, [request], lambda _i: Progress()) == ""
+    running = clip.replace(state=S.PARTS)
+    assert parts_line(running, [request.replace(state=S.PROCESSING)], lambda _i: Progress())
