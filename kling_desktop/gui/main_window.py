@@ -167,6 +167,9 @@ class MainWindow(QMainWindow):
             self.runner, self.jobs_page.sound_panel, selected=self.selected_jobs, parent=self
         )
         self.sound.remixed.connect(self.follower.remixed)
+        self.jobs_page.sound_panel.status_shown.connect(
+            lambda text: self.statusBar().showMessage(text, 5000)
+        )
         self._restore_layout()
         self._refresh_all()
         self.session.refresh_accounts()

@@ -149,7 +149,7 @@ class SoundCommands(QObject):
 
     def _say_done(self, job: Job) -> None:
         if self._shown(job.id):
-            self._panel.show_status(self.tr("Remixed on this computer (free). Playing it."))
+            self._panel.show_status(self.tr("Remixed on this computer (free)."))
 
     def _shown(self, job_id: int) -> bool:
         return any(j.id == job_id for j in self._selected())

@@ -113,6 +113,8 @@ class SoundPanel(QGroupBox):
     """The sound options of the selected clips. ``edited`` carries ``{field: value}``."""
 
     edited = Signal(dict)
+    #: What :meth:`show_status` said (a remix under way, done, or failed).
+    status_shown = Signal(str)
 
     def __init__(self, exports: Sequence[str] = ("wav",), parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Sound"), parent)
@@ -353,8 +355,10 @@ class SoundPanel(QGroupBox):
         return f"<b>{name}</b> — {why}"
 
     def show_status(self, text: str) -> None:
-        """Say how a change went ("Remixing… (free)")."""
+        """Say how a change went ("Remixing… (free)"); the window repeats it where it is
+        always in view (the panel may be scrolled)."""
         self.status.setText(text)
+        self.status_shown.emit(text)
 
     # -- what the user changed -----------------------------------------------------------
 

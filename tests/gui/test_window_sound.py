@@ -144,6 +144,8 @@ def test_a_done_clip_s_level_is_remixed_for_free_and_the_new_result_plays(
     assert remixed is not None and remixed.options.sound_volume == 0.5
     assert len(simulator.tasks()) == tasks and simulator.submit_count == 1  # nothing paid
     assert "Remixed on this computer (free)" in panel.status.text()
+    # Said where it is always in view too: the panel may be scrolled.
+    assert "Remixed on this computer (free)" in window.statusBar().currentMessage()
     player = window.preview.player
     qtbot.waitUntil(lambda: player.loaded and player.source == remixed.output_path)
     # It goes on as it was: playing if it played, paused (where it was) if not.
