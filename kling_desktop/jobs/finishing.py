@@ -11,6 +11,7 @@ Nothing here is paid: a remix runs the same steps again with other levels. Plain
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from kling_desktop.cancel import CancelToken
 from kling_desktop.jobs import parts, pipeline
-from kling_desktop.jobs.model import Job
+from kling_desktop.jobs.model import Job, JobState
 
 if TYPE_CHECKING:  # PyAV loads when a clip is put together
     from kling_desktop.media.prepare import Plan
@@ -66,10 +67,16 @@ def finish(
     work.mkdir(parents=True, exist_ok=True)
     report = progress or (lambda _f, _t: None)
     base = _result_base(clip, output_folder)
-    # What this run writes that no job lists yet: gone again if it fails (a retry, which
-    # names its result afresh, would otherwise leave a whole result behind that nothing
-    # lists). A remix's own files, rewritten in place, are the user's and stay.
-    listed = {clip.output_path, *(Path(p) for v in parts.outputs(clip).values() for p in v if p)}
+    _sweep_parts(base)
+    # What this run writes that no job lists yet: gone again if it fails (a retry would
+    # otherwise leave a whole result behind that nothing lists). A remix's own files,
+    # rewritten in place, are the user's and stay; a first finish's name is only reserved.
+    remix = clip.state is JobState.DONE
+    listed = (
+        {clip.output_path, *(Path(p) for v in parts.outputs(clip).values() for p in v if p)}
+        if remix
+        else set()
+    )
     made_now: list[Path] = []
     try:
         return _finish(clip, requests, plan, work, base, made_now, report=report, cancel=cancel)
@@ -173,6 +180,25 @@ def _finish(
     report(1.0, "Done")
     _tidy(work)
     return Finished(output, json.dumps({"takes": take_files, "audio": audio_files}))
+
+
+def result_path(clip: Job, output_folder: str = "") -> Path:
+    """Where a clip's result goes, chosen before anything is written and kept with the clip
+    (``output_path``): a finish cut short (``kill -9``) and run again writes its files under
+    the same names, over what the first run left, instead of beside it under new ones."""
+    from kling_desktop.media.finish import result_extension
+
+    base = _result_base(clip, output_folder)
+    return base.with_name(base.name + result_extension(clip.input_path))
+
+
+def _sweep_parts(base: Path) -> None:
+    """The temporary files (``files.atomic_path``) a finish cut short left beside the
+    results named after ``base``."""
+    kling = base.name.replace(pipeline.RESULT_SUFFIX, ".kling", 1)
+    for name in {base.name, kling}:
+        for stale in base.parent.glob(f".{glob.escape(name)}.*.part"):
+            stale.unlink(missing_ok=True)
 
 
 def _result_base(clip: Job, output_folder: str) -> Path:

@@ -441,6 +441,12 @@ class Steps:
                 raise changed
             return self.apply(job_id, lambda j: policy.after_finish_error(j, changed))
 
+        if not remix and clip.output_path is None:
+            # The result's name is kept before anything is written: a finish cut short
+            # writes again under it, never a second result beside the first one's files.
+            where = finishing.result_path(clip, self._settings.output_folder)
+            clip = self._store.update(job_id, output_path=where)
+
         def report(fraction: float, text: str) -> None:
             self._relay.progress.emit(job_id, Progress(fraction, text))
 
@@ -460,6 +466,7 @@ class Steps:
             if remix:
                 raise
             error = exc
+            self._store.update(job_id, output_path=None)  # its files went with the failure
             return self.apply(job_id, lambda j: policy.after_finish_error(j, error))
         if remix:
             return self._store.update(job_id, output_path=made.output_path, outputs=made.outputs)

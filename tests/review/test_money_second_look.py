@@ -1,0 +1,57 @@
+"""Review, second look: restarts between the steps of a clip of parts with takes, the finish
+step, another process on the same data folder, the simulator's faults on poll and download.
+
+A real bug has a test that failed before its fix (kept as the proof); a hazard that was
+checked and found safe has a passing test that proves it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kling_desktop.simulator import Simulator
+from tests.cli.conftest import RunCli, cli_command, cli_env, jobs_json
+from tests.cli.test_kill import kill_hard, stored_state, wait_for
+from tests.fixtures.media import ClipFactory
+
+# -- kill -9 while a clip of parts with takes is put together ---------------------------------
+
+
+@pytest.mark.subprocess
+def test_kill_while_putting_takes_together_leaves_one_result_and_no_strays(
+    app_home: Path, simulator: Simulator, run_cli: RunCli, clip_factory: ClipFactory
+) -> None:
+    simulator.scenario.task_seconds = 0.3
+    clip = clip_factory("long.mp4", 25.0)
+    folder = clip.parent
+    proc = subprocess.Popen(
+        cli_command("add-sound", "--wait", "--takes", "2", "--poll-interval", "0.2", str(clip)),
+        env=cli_env(app_home, simulator),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        wait_for(lambda: stored_state(app_home) == "finishing", 120, "finishing")
+        # The chosen take is written first: kill once it is in place, while take 2 is
+        # being written (its temporary file is there).
+        wait_for(lambda: (folder / "long.sound.mp4").exists(), 60, "the first result file")
+        wait_for(lambda: bool(list(folder.glob(".long.sound.take2.mp4.*.part"))), 60, "take 2")
+        kill_hard(proc)
+    finally:
+        proc.kill()
+    assert simulator.submit_count == 4  # 2 parts x 2 takes
+    result = run_cli("resume", "--wait", "--json", "--poll-interval", "0.2", timeout=120)
+    assert result.returncode == 0, result.stderr
+    [job] = jobs_json(result)
+    assert job["state"] == "done", job
+    assert simulator.submit_count == 4  # nothing paid again
+    names = sorted(p.name for p in folder.iterdir())
+    print("files after resume:", names, "result:", job["output"])
+    # One result and its other take, under the first free name; nothing half-made beside it.
+    assert names == ["long.mp4", "long.sound.mp4", "long.sound.take2.mp4"], names
+    assert Path(job["output"]).name == "long.sound.mp4"
