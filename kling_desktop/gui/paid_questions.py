@@ -241,7 +241,9 @@ def resend_question(parent: QWidget | None, jobs: Sequence[Job], request: SpendR
                 Role.AcceptRole,
             ),
         ],
-        default="send",
+        # Enter pays only when nothing may be paid twice: a request whose answer was lost
+        # may already be at work at Kling.
+        default="cancel" if any(job.state is S.UNCERTAIN for job in jobs) else "send",
         icon=QStyle.StandardPixmap.SP_MessageBoxWarning,
     )
 

@@ -224,6 +224,8 @@ def test_the_send_again_dialog_names_the_cost_the_clip_and_the_account() -> None
     assert "If Kling did get it, you pay for both." in text
     assert "Credits" not in text  # unknown: nothing guessed
     assert "Send 2 again (new paid jobs)" in _button_texts(question)
+    # One of them may already be at work at Kling: Enter does not pay, Cancel is the default.
+    assert question.buttons["cancel"].isDefault() and not question.buttons["send"].isDefault()
     question.deleteLater()
 
 
