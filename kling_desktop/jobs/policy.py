@@ -353,7 +353,6 @@ def after_task(job: Job, task: Task, now: float, *, poll_interval_s: float = 20.
                 "result_url": task.result_url,
                 "work_id": first.work_id if first else None,
                 "poll_errors": 0,
-                "download_attempts": 0,
             },
             Action.DOWNLOAD,
         )
@@ -457,12 +456,16 @@ def after_download_error(
     """A download (already paid for) failed: it keeps its task and never pays again."""
     if job.state is not S.DOWNLOADING:
         return Decision()
-    if isinstance(exc, errors.NotFound):
-        # The result link expired or moved: ask the task for a fresh one.
-        return Decision(
-            {"state": S.PROCESSING, "result_url": "", "download_attempts": 0}, Action.POLL
-        )
     attempts = job.download_attempts + 1
+    if isinstance(exc, errors.NotFound) and attempts < TRANSFER_TRIES:
+        # The result link expired or moved: ask the task for a fresh one. Counted with the
+        # other tries: a task that gives the same dead link again ends here, not in a loop.
+        return Decision(
+            {"state": S.PROCESSING, "result_url": "", "download_attempts": attempts},
+            Action.POLL,
+            backoff.delay(attempts),
+            note="Download interrupted",
+        )
     retryable = _is_transient(exc) or isinstance(exc, OSError) or _is_result_invalid(exc)
     if retryable and attempts < TRANSFER_TRIES:
         delay = backoff.delay(attempts)
@@ -545,7 +548,7 @@ def retry_kind(job: Job) -> RetryKind:
     return RetryKind.RESUBMIT
 
 
-_CLEAR = {"error_code": "", "error_message": "", "poll_errors": 0}
+_CLEAR = {"error_code": "", "error_message": "", "poll_errors": 0, "download_attempts": 0}
 
 
 def retry(job: Job) -> Decision:

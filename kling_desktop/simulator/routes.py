@@ -432,6 +432,12 @@ class Router:
 def serve_file(state: State, path: str) -> Answer:
     """A ``/cdn/...`` file: uploads, results, covers and downloads (no auth)."""
     target = state.file_for(path)
+    if (
+        path.startswith("/cdn/v15/works/")
+        and path.endswith(".mp4")
+        and state.take("expired_results")
+    ):
+        target = None
     if target is None or not target.is_file():
         return Reply(404, "Not Found", text=True)
     cut = state.take("truncate_downloads")

@@ -46,6 +46,8 @@ class Scenario:
     account_error: bool = False  # submits and polls answer 596 (account in error state)
     retry_after: float | None = None  # sent as Retry-After with every 429 when set
     truncate_downloads: int = 0  # next N /cdn file answers stop half way and hang up
+    # next N fetches of a task's result file (/cdn/v15/works/…) answer 404: the link expired
+    expired_results: int = 0
     transfer_bytes_per_s: float = 0.0  # > 0: uploads and /cdn downloads move at this pace
     malformed_responses: int = 0  # next N API answers are 200 with a body that is not JSON
     # -- answers that say nothing certain about whether Kling got the submit (issue 10) ------

@@ -12,10 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from kling_desktop.jobs import policy
+from kling_desktop.jobs.model import JobState
 from kling_desktop.simulator import Simulator
 from tests.cli.conftest import RunCli, cli_command, cli_env, jobs_json
 from tests.cli.test_kill import kill_hard, stored_state, wait_for
 from tests.fixtures.media import ClipFactory
+from tests.jobs.conftest import Engine, assert_paid_within_confirmed
+
+S = JobState
 
 # -- kill -9 while a clip of parts with takes is put together ---------------------------------
 
@@ -55,3 +60,31 @@ def test_kill_while_putting_takes_together_leaves_one_result_and_no_strays(
     # One result and its other take, under the first free name; nothing half-made beside it.
     assert names == ["long.mp4", "long.sound.mp4", "long.sound.take2.mp4"], names
     assert Path(job["output"]).name == "long.sound.mp4"
+
+
+# -- a result link that stays gone ------------------------------------------------------------
+
+
+def test_a_result_link_that_stays_gone_ends_in_a_clear_state_not_a_loop(
+    engine: Engine, clip: Path
+) -> None:
+    """The link Kling gives for the result answers 404 every time (expired, removed): each 404
+    asks the task again, which gives the same link. That must end (a failed download that
+    Retry fetches again for free), not go round poll → download → 404 for ever."""
+    tries = 1000
+    engine.simulator.scenario.expired_results = tries
+    [job_id] = engine.add(clip)
+    job = engine.wait_state(job_id, S.FAILED, S.DONE, timeout=10_000)
+    fetched = tries - engine.simulator.scenario.expired_results
+    print("result fetches:", fetched, "→", job.state, job.error_message)
+    assert job.state is S.FAILED and fetched <= 10
+    assert "Retry" in job.error_message and "no cost" in job.error_message
+    assert policy.retry_kind(job) is policy.RetryKind.DOWNLOAD
+    assert engine.simulator.submit_count == 1
+    assert_paid_within_confirmed(engine)
+    # The link works again: Retry fetches it (free) and the clip is done.
+    engine.simulator.scenario.expired_results = 0
+    engine.runner.retry(job_id)
+    engine.qtbot.waitUntil(lambda: engine.job(job_id).state is not S.FAILED, timeout=10_000)
+    assert engine.wait_state(job_id, S.DONE, S.FAILED).state is S.DONE
+    assert engine.simulator.submit_count == 1
