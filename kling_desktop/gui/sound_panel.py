@@ -358,7 +358,8 @@ class SoundPanel(QGroupBox):
         """Say how a change went ("Remixing… (free)"); the window repeats it where it is
         always in view (the panel may be scrolled)."""
         self.status.setText(text)
-        self.status_shown.emit(text)
+        if text:  # clearing the panel's line leaves the window's status bar alone
+            self.status_shown.emit(text)
 
     # -- what the user changed -----------------------------------------------------------
 
