@@ -7,7 +7,9 @@ checked and found safe has a passing test that proves it.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,85 @@ def test_a_result_link_that_stays_gone_ends_in_a_clear_state_not_a_loop(
     engine.qtbot.waitUntil(lambda: engine.job(job_id).state is not S.FAILED, timeout=10_000)
     assert engine.wait_state(job_id, S.DONE, S.FAILED).state is S.DONE
     assert engine.simulator.submit_count == 1
+
+
+# -- remove in another process: a clip of parts with a request being sent ---------------------
+
+
+@pytest.mark.subprocess
+def test_remove_of_a_clip_whose_part_is_being_sent_says_why_at_once(
+    app_home: Path, simulator: Simulator, run_cli: RunCli, clip_factory: ClipFactory
+) -> None:
+    simulator.scenario.task_seconds = 600.0
+    clip = clip_factory("long.mp4", 25.0)
+    sent = run_cli("add-sound", "--json", str(clip), timeout=120)
+    assert sent.returncode == 0, sent.stderr
+    [row] = jobs_json(sent)
+    # A kill -9 right after part 2's "submitting" was written, before its answer came.
+    db = app_home / "data" / "jobs.sqlite3"
+    with sqlite3.connect(db) as conn:
+        [(part2,)] = conn.execute(
+            "SELECT id FROM jobs WHERE parent_id = ? AND part_index = 1", (row["id"],)
+        ).fetchall()
+        conn.execute("UPDATE jobs SET state = 'submitting', task_id = NULL WHERE id = ?", (part2,))
+    began = time.monotonic()
+    result = run_cli("remove", str(row["id"]))
+    took = time.monotonic() - began
+    print(result.stdout, result.stderr, f"{took:.1f} s")
+    assert result.returncode != 0
+    assert "not removed: its paid add-sound request is being sent" in result.stderr
+    assert "could not be written" not in result.stderr
+    assert took < 15  # not the 30 s wait for a removal that was never going to be written
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3  # clip + 2 parts
+
+
+# -- kill -9 between the paid requests of a clip of parts with takes --------------------------
+
+
+def _add_sound_takes(app_home: Path, simulator: Simulator, clip: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cli_command("add-sound", "--wait", "--takes", "2", "--poll-interval", "0.2", str(clip)),
+        env=cli_env(app_home, simulator),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("submits", [1, 3])
+def test_kill_between_the_paid_requests_of_takes_pays_each_once(
+    app_home: Path,
+    simulator: Simulator,
+    run_cli: RunCli,
+    clip_factory: ClipFactory,
+    submits: int,
+) -> None:
+    simulator.scenario.task_seconds = 0.5
+    clip = clip_factory("long.mp4", 25.0)
+    proc = _add_sound_takes(app_home, simulator, clip)
+    try:
+        assert simulator.wait_for_submits(submits, timeout=60)
+        kill_hard(proc)
+    finally:
+        proc.kill()
+    result = run_cli("resume", "--wait", "--json", "--poll-interval", "0.2", timeout=120)
+    print(result.stderr)
+    [job] = jobs_json(result)
+    # A request whose submit reached Kling as the process died is found again, never resent;
+    # one cut off before its answer may end uncertain (then the user decides), never paid twice.
+    assert simulator.submit_count <= 4
+    assert len(simulator.tasks()) == simulator.submit_count
+    with sqlite3.connect(app_home / "data" / "jobs.sqlite3") as conn:
+        rows = conn.execute(
+            "SELECT task_id, paid_submits, confirmed_requests, state FROM jobs "
+            "WHERE parent_id IS NOT NULL"
+        ).fetchall()
+    print(rows)
+    ids = [r[0] for r in rows if r[0] is not None]
+    assert len(ids) == len(set(ids))  # no two requests hold one task
+    assert all(paid <= confirmed for _, paid, confirmed, _ in rows)
+    if simulator.submit_count == 4:
+        assert job["state"] == "done", job
