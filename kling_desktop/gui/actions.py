@@ -14,7 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMenu, QStyle, QToolButton, QWidget
 
 from kling_desktop.gui import dialogs, plurals
-from kling_desktop.gui.help import HelpActions, Shortcut
+from kling_desktop.gui.help import HelpActions, Shortcut, native_keys
 from kling_desktop.gui.job_table import JobFilter
 from kling_desktop.jobs.model import Job, JobState
 from kling_desktop.jobs.policy import RetryKind
@@ -325,20 +325,16 @@ def _preview_keys() -> list[Shortcut]:
 
 
 def _list_keys() -> list[Shortcut]:
-    def keys(*names: str) -> str:
-        native = QKeySequence.SequenceFormat.NativeText
-        return " / ".join(QKeySequence(name).toString(native) for name in names)
-
     def tr(text: str) -> str:
         return QCoreApplication.translate("JobTableView", text)
 
     group = tr("The list (when it has the focus)")
     return [
         Shortcut(group, tr("Play the selected clip (its result, else the original)"), "Enter"),
-        Shortcut(group, tr("Play or pause"), keys("Space")),
-        Shortcut(group, tr("Previous or next clip"), keys("Up", "Down")),
-        Shortcut(group, tr("First or last clip"), keys("Home", "End")),
-        Shortcut(group, tr("Select several"), keys("Shift+Up", "Shift+Down")),
+        Shortcut(group, tr("Play or pause"), native_keys("Space")),
+        Shortcut(group, tr("Previous or next clip"), native_keys("Up", "Down")),
+        Shortcut(group, tr("First or last clip"), native_keys("Home", "End")),
+        Shortcut(group, tr("Select several"), native_keys("Shift+Up", "Shift+Down")),
     ]
 
 

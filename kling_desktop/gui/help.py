@@ -62,6 +62,12 @@ class Shortcut:
     keys: str  # in the platform's own notation ("Ctrl+O", "⌘O")
 
 
+def native_keys(*names: str) -> str:
+    """Keys in the platform's own notation, as alternatives: ``"Home / End"``."""
+    native = QKeySequence.SequenceFormat.NativeText
+    return " / ".join(QKeySequence(name).toString(native) for name in names)
+
+
 def _plain(text: str) -> str:
     """A menu text without its mnemonic: "Re&move" → "Remove", "&&" → "&"."""
     return re.sub(r"&(.)", r"\1", text).strip()

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     Qt,
     Slot,
 )
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop.gui.focus import FocusRing
-from kling_desktop.gui.help import Shortcut
+from kling_desktop.gui.help import Shortcut, native_keys
 from kling_desktop.gui.player import MULTIMEDIA_IMPORT_ERROR, Player
 from kling_desktop.gui.take_switch import SourceSwitch
 from kling_desktop.text import format_clock
@@ -49,9 +49,7 @@ NO_TIME = "–:–– / –:––"
 def keyboard_keys() -> list[Shortcut]:
     """The preview's own keys (not actions), for Help → Keyboard shortcuts."""
 
-    def keys(*names: str) -> str:
-        native = QKeySequence.SequenceFormat.NativeText
-        return " / ".join(QKeySequence(name).toString(native) for name in names)
+    keys = native_keys
 
     def tr(text: str) -> str:
         return QCoreApplication.translate("PreviewPane", text)
