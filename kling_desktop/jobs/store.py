@@ -305,6 +305,15 @@ class JobStore:
             rows = self._db.execute(_SELECT + " ORDER BY id").fetchall()
         return [j for j in self._jobs(rows) if j is not None]
 
+    def task_owner(self, task_id: int) -> int | None:
+        """The id of the job (or request) that tracks this Kling task, if any: read inside a
+        transaction, the answer holds until it ends."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM jobs WHERE task_id = ? ORDER BY id LIMIT 1", (task_id,)
+            ).fetchone()
+        return int(row[0]) if row else None
+
     def in_states(self, *states: JobState) -> list[Job]:
         marks = ", ".join("?" for _ in states)
         with self._lock:

@@ -253,7 +253,12 @@ class JobRunner(Scheduler):
             return
         self._cancel_timer(job_id)
         self._batch.add(job_id)
-        self._decide(job_id, lambda job: policy.found(job, task_id))
+        self._decide(
+            job_id,
+            lambda job: (
+                policy.found(job, task_id) if self._steps.owns(task_id, job_id) else Decision()
+            ),
+        )
 
     def cancel(self, job_id: int) -> None:
         """Take back a clip that has not left the computer (queued, uploading, waiting for a

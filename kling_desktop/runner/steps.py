@@ -273,12 +273,20 @@ class Steps:
                 lambda j: policy.after_reconcile_error(j, error, self._clock(), backoff=backoff),
             )
         first = self._settings.first_poll_delay_s
-        return self.apply(
-            job_id,
-            lambda j: policy.after_reconcile(
-                j, task, self._clock(), first_poll_s=first, backoff=backoff
-            ),
-        )
+
+        def decide(j: Job) -> Decision:
+            # Taken since ``taken`` was read (the user named it for another job): not ours.
+            mine = task if task is None or self.owns(task.id, job_id) else None
+            return policy.after_reconcile(
+                j, mine, self._clock(), first_poll_s=first, backoff=backoff
+            )
+
+        return self.apply(job_id, decide)
+
+    def owns(self, task_id: int, job_id: int) -> bool:
+        """Whether ``job_id`` may track ``task_id``: no other row tracks it (as stored; inside
+        :meth:`apply`'s transaction, so no other writer gets in between)."""
+        return self._store.task_owner(task_id) in (None, job_id)
 
     # poll ------------------------------------------------------------------------------
 

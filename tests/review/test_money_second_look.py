@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kling_desktop.jobs import policy
+from kling_desktop.jobs import pipeline, policy
 from kling_desktop.jobs.model import JobState
 from kling_desktop.simulator import Simulator
 from tests.cli.conftest import RunCli, cli_command, cli_env, jobs_json
@@ -172,3 +174,46 @@ def test_kill_between_the_paid_requests_of_takes_pays_each_once(
     assert all(paid <= confirmed for _, paid, confirmed, _ in rows)
     if simulator.submit_count == 4:
         assert job["state"] == "done", job
+
+
+# -- one Kling task, two of our rows: a look-up racing "resolve --found" ----------------------
+
+
+def test_a_lost_submits_look_up_never_adopts_a_task_found_for_another_job_meanwhile(
+    engine: Engine, clip_factory: ClipFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Job A's answer is lost and its look-up finds its task X; before that is written, the
+    user says (resolve --found) that X is job B's. The runner checks that no job tracks X
+    when it is asked, but the look-up had already read the job list: both would track X."""
+    scenario = engine.simulator.scenario
+    scenario.moderate_submit = True  # B: refused for certain, no task of its own
+    [b] = engine.add(clip_factory("b.mp4", 4.0))
+    engine.wait_state(b, S.FAILED)
+    engine.settle()
+    scenario.moderate_submit = False
+
+    real = pipeline.reconcile
+    found_task: list[int] = []
+    go_on = threading.Event()
+
+    def reconcile(client: Any, job: Any, taken: Any) -> Any:
+        task = real(client, job, taken)
+        if task is not None:
+            found_task.append(task.id)
+            assert go_on.wait(20)
+        return task
+
+    monkeypatch.setattr(pipeline, "reconcile", reconcile)
+    scenario.drop_submit_response = 1  # A: created at Kling, its answer lost
+    [a] = engine.add(clip_factory("a.mp4", 4.0))
+    engine.qtbot.waitUntil(lambda: bool(found_task), timeout=20_000)
+    [x] = found_task
+    engine.runner.found(b, x)
+    engine.qtbot.waitUntil(lambda: engine.store.get(b).task_id == x, timeout=10_000)  # type: ignore[union-attr]
+    go_on.set()
+    engine.wait_state(a, S.PROCESSING, S.UNCERTAIN, S.DONE, S.FAILED)
+    engine.settle()
+    rows = {j.id: j.task_id for j in engine.store.all()}
+    print(rows)
+    assert rows[a] != rows[b]
+    assert_paid_within_confirmed(engine)
