@@ -480,7 +480,11 @@ def after_download_error(
             "state": S.FAILED,
             "download_attempts": attempts,
             "error_code": "download_" + str(getattr(exc, "code", "error")),
-            "error_message": _sentence(exc).replace(" the app keeps trying.", ".")
+            "error_message": (
+                "The result's link at Kling stays gone (the file was not found)."
+                if isinstance(exc, errors.NotFound)
+                else _sentence(exc).replace(" the app keeps trying.", ".")
+            )
             + " The sound is already paid for: Retry downloads it again at no cost.",
         }
     )

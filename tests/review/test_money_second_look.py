@@ -82,7 +82,9 @@ def test_a_result_link_that_stays_gone_ends_in_a_clear_state_not_a_loop(
     fetched = tries - engine.simulator.scenario.expired_results
     print("result fetches:", fetched, "→", job.state, job.error_message)
     assert job.state is S.FAILED and fetched <= 10
-    assert "Retry" in job.error_message and "no cost" in job.error_message
+    assert job.error_message.startswith("The result's link at Kling stays gone")
+    assert "Retry downloads it again at no cost" in job.error_message
+    assert "Check your Kling account" not in job.error_message  # not a lost task: no mixed word
     assert policy.retry_kind(job) is policy.RetryKind.DOWNLOAD
     assert engine.simulator.submit_count == 1
     assert_paid_within_confirmed(engine)
