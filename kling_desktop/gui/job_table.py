@@ -20,7 +20,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QSize,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
 )
@@ -476,31 +475,3 @@ class JobTableModel(QStandardItemModel):
             self._thumb_pending.discard(job_id)
 
         run_in_thread(make, done, failed)
-
-
-class JobFilterProxy(QSortFilterProxyModel):
-    """Sorts by :data:`SORT_ROLE` and shows all / active / done / failed jobs."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._filter = JobFilter.ALL
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
-
-    @property
-    def job_filter(self) -> JobFilter:
-        return self._filter
-
-    def set_job_filter(self, job_filter: JobFilter) -> None:
-        if job_filter is self._filter:
-            return
-        self.beginFilterChange()
-        self._filter = job_filter
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, JobTableModel):
-            return True
-        job = model.job_at(source_row)
-        return job is not None and self._filter.accepts(job.state)

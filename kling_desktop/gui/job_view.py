@@ -10,6 +10,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QSortFilterProxyModel,
@@ -33,7 +34,14 @@ from PySide6.QtWidgets import (
 )
 
 from kling_desktop.gui.job_delegate import JobDelegate
-from kling_desktop.gui.job_table import JOB_ROLE, Column, JobFilter, JobTableModel
+from kling_desktop.gui.job_table import (
+    JOB_ROLE,
+    SORT_ROLE,
+    AnyIndex,
+    Column,
+    JobFilter,
+    JobTableModel,
+)
 from kling_desktop.jobs.model import Job
 
 #: The columns of a fixed or user-given width (the others share what is left).
@@ -409,3 +417,31 @@ class FilterBar(QWidget):
         button = self.buttons[job_filter]
         if not button.isChecked():
             button.setChecked(True)  # the group unchecks the others; toggled comes back
+
+
+class JobFilterProxy(QSortFilterProxyModel):
+    """Sorts by :data:`SORT_ROLE` and shows all / active / done / failed jobs."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._filter = JobFilter.ALL
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def job_filter(self) -> JobFilter:
+        return self._filter
+
+    def set_job_filter(self, job_filter: JobFilter) -> None:
+        if job_filter is self._filter:
+            return
+        self.beginFilterChange()
+        self._filter = job_filter
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        model = self.sourceModel()
+        if not isinstance(model, JobTableModel):
+            return True
+        job = model.job_at(source_row)
+        return job is not None and self._filter.accepts(job.state)

@@ -42,12 +42,8 @@ from kling_desktop.gui.desktop_notify import DesktopNotifications
 from kling_desktop.gui.focus import FocusRing
 from kling_desktop.gui.interactions import Interactions
 from kling_desktop.gui.job_commands import JobCommands
-from kling_desktop.gui.job_table import (
-    JobFilter,
-    JobFilterProxy,
-    JobTableModel,
-    default_thumbnail_maker,
-)
+from kling_desktop.gui.job_table import JobFilter, JobTableModel, default_thumbnail_maker
+from kling_desktop.gui.job_view import JobFilterProxy
 from kling_desktop.gui.jobs_page import JobsPage, restore_layout, save_layout
 from kling_desktop.gui.notify import Level, MessageBar, Notifier
 from kling_desktop.gui.runner_news import RunnerNews
