@@ -231,7 +231,7 @@ class AccountsPane(QWidget):
                 finally:
                     self._set_busy(-1)
 
-        run_in_thread(fn, done, failed)
+        run_in_thread(fn, done, failed, owner=self)
 
     def _set_busy(self, delta: int) -> None:
         self._busy = max(0, self._busy + delta)

@@ -474,4 +474,4 @@ class JobTableModel(QStandardItemModel):
             # A missing thumbnail is cosmetic: the row shows without one.
             self._thumb_pending.discard(job_id)
 
-        run_in_thread(make, done, failed)
+        run_in_thread(make, done, failed, owner=self)  # a closed window gets no late picture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -60,3 +61,32 @@ def test_a_wait_before_the_next_try_counts_down(qtbot: QtBot) -> None:
     with qtbot.waitSignal(model.dataChanged, timeout=3000) as blocker:
         pass
     assert blocker.args[0].row() == model.row_of(1)
+
+
+def test_a_thumbnail_finished_after_the_list_is_gone_goes_nowhere(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The window closed while a thumbnail was being made: its late picture is dropped, not
+    handed to a model whose Qt object is gone (a RuntimeError in the event loop)."""
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QThreadPool
+    from PySide6.QtGui import QColor, QImage
+
+    picture = tmp_path / "thumb.png"
+    image = QImage(16, 9, QImage.Format.Format_RGB32)
+    image.fill(QColor("red"))
+    assert image.save(str(picture))
+    started, release = threading.Event(), threading.Event()
+
+    def slow_thumbnail(_path: Path) -> Path | None:
+        started.set()
+        release.wait(10)
+        return picture
+
+    runner = FakeRunner(_jobs(JobState.READY))
+    model = JobTableModel(runner, thumbnail_maker=slow_thumbnail)  # type: ignore[arg-type]
+    assert started.wait(10)
+    shiboken6.delete(model)
+    release.set()
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    QCoreApplication.processEvents()  # the late outcome arrives here: nothing must raise
