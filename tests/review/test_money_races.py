@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytestqt.exceptions import TimeoutError as QtTimeout
 
 from kling_desktop.jobs import parts, pipeline
 from kling_desktop.jobs.model import Job, JobState
@@ -113,7 +114,15 @@ def test_remove_while_the_paid_request_is_out_waits_for_its_answer(
         assert go.wait(30)
         return real(client, job)
 
+    looked_up: list[int] = []
+    real_reconcile = pipeline.reconcile
+
+    def reconcile(client: Any, job: Any, *args: Any) -> Any:
+        looked_up.append(job.id)
+        return real_reconcile(client, job, *args)
+
     monkeypatch.setattr(pipeline, "submit", submit)
+    monkeypatch.setattr(pipeline, "reconcile", reconcile)
     engine.simulator.scenario.transfer_bytes_per_s = 40_000  # the owner sees "uploading"
     engine.simulator.scenario.submit_429 = 1 if answer == "429" else 0
     [job_id] = engine.add(clip)
@@ -123,9 +132,10 @@ def test_remove_while_the_paid_request_is_out_waits_for_its_answer(
     assert engine.job(job_id).state is S.UPLOADING  # its stale view
     engine.runner.remove(job_id)
     engine.qtbot.waitUntil(lambda: engine.runner.job(job_id) is not None, timeout=10_000)
-    # Nothing to wait for: what must not happen is a look-up beside the request (it ran
-    # at once, before). The request's worker is held, so the runner cannot settle.
-    engine.qtbot.wait(1000)
+    # What must not happen is a look-up beside the request (before the fix it ran at once).
+    # Nothing signals its absence: the event loop runs for a second and none may start.
+    with pytest.raises(QtTimeout):
+        engine.qtbot.waitUntil(lambda: bool(looked_up), timeout=1000)
     assert _stored(engine, job_id).state is S.SUBMITTING  # its answer is still coming
     go.set()
     job = engine.wait_state(job_id, S.DONE, S.FAILED, S.UNCERTAIN, timeout=60_000)
